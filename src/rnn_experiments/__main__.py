@@ -1,0 +1,3 @@
+from rnn_experiments.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""Hydra callbacks that run in the launching process at the end of a multirun.
+
+`SweepSummary` reads the results.json of every job in the sweep dir (whatever launcher ran
+them, in whatever process) and notes the failed ones for `rnn-exp` to report in its exit status.
+No torch here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from rnn_experiments.run_store import RESULTS_FILE
+
+log = logging.getLogger("rnn_experiments")
+
+# Filled by SweepSummary.on_multirun_end; read by cli.main after the app returns.
+FAILED_JOBS: list[dict[str, Any]] = []
+
+
+def failed_jobs(sweep_dir: Path) -> list[dict[str, Any]]:
+    """Jobs under `sweep_dir` whose results.json records a failure, in job-number order."""
+    failed = []
+    for path in sweep_dir.rglob(RESULTS_FILE):
+        try:
+            results = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if results.get("status") == "failed":
+            error = results.get("error", {})
+            job = path.parent.relative_to(sweep_dir).as_posix()
+            failed.append({"job": job, "reason": f"{error.get('type')}: {error.get('message')}"})
+    return sorted(failed, key=lambda j: (len(j["job"]), j["job"]))
+
+
+class SweepSummary(Callback):
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        FAILED_JOBS[:] = failed_jobs(sweep_dir)
+        for job in FAILED_JOBS:
+            log.error("job %s failed: %s", job["job"], job["reason"])
