@@ -59,7 +59,7 @@ def _values(t: torch.Tensor) -> list | None:
     return t.detach().cpu().tolist() if t.numel() <= MAX_RECORDED_VALUES else None
 
 
-def run_forward(cfg: Any) -> dict[str, Any]:
+def run_forward(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """The RNN-basics forward pass under no_grad, checked against the NumPy reference."""
     model_cfg = cfg.model
     device = resolve_device(cfg.device)
@@ -130,6 +130,7 @@ def run_forward(cfg: Any) -> dict[str, Any]:
     }
 
 
+# task name -> function(cfg, run_dir) returning the results fields it adds.
 TASKS = {"forward": run_forward}
 
 
@@ -153,7 +154,7 @@ def execute_run(cfg: Any, config: dict[str, Any], run_dir: str | Path) -> dict[s
     try:
         check_config(cfg)
         seed_everything(cfg.seed)
-        outcome = TASKS[cfg.task.name](cfg)
+        outcome = TASKS[cfg.task.name](cfg, run_dir)
         resolved = resolve_device(cfg.device)
         prov["device_resolved"] = str(resolved)
         prov["device_name"] = device_name(resolved)
