@@ -28,8 +28,8 @@ def run_cli(
     *args: str, cwd: Path, command: str = "rnn-exp", check: int | None = 0
 ) -> subprocess.CompletedProcess[str]:
     """Run a console script of this project in a subprocess; assert its exit status."""
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0", "PYTHONUNBUFFERED": "1"}
-    env.pop("HYDRA_FULL_ERROR")
+    # Tests see what a user sees: no HYDRA_FULL_ERROR stack traces.
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     done = subprocess.run(
         [str(BIN / command), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
     )
