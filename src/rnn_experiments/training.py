@@ -89,7 +89,7 @@ class EpochProgress:
         if stream.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=epochs, file=stream, desc="train", unit="epoch", leave=False)
+            self.bar = tqdm(total=epochs, file=stream, desc="train", unit="epoch")
 
     def update(self, epoch: int, loss: torch.Tensor) -> None:
         if self.bar is not None:
