@@ -119,6 +119,26 @@ def test_packed_words_train_padded_or_packed_alike(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_seq_major_bidirectional_cells_train_packed(tmp_path: Path, cell: str) -> None:
+    results = train(
+        tmp_path,
+        "experiment=packed",
+        "task=train",
+        f"model={cell}",
+        "model.hidden_size=8",
+        "model.head=linear",
+        "model.batch_first=false",
+        "model.bidirectional=true",
+        "task.epochs=3",
+    )
+    assert results["input_layout"] == "seq_major"
+    assert results["shapes"]["logits"] == [12, 5, 19]
+    assert results["shapes"]["axes"]["logits"] == ["seq", "batch", "vocab"]
+    assert [len(p) for p in results["metrics"]["prediction"]] == [10, 7, 10, 3, 12]
+    assert len(metrics_rows(tmp_path)) == 3
+
+
 def test_same_config_gives_bit_identical_metrics(tmp_path: Path) -> None:
     # Two layers with dropout, so the random stream matters during training too.
     overrides = ("experiment=charseq", "model.num_layers=2", "model.dropout=0.3", "task.epochs=15")
@@ -188,9 +208,11 @@ def test_bad_training_config_is_a_user_error(
     assert not (tmp_path / METRICS_FILE).exists() and not (tmp_path / MODEL_FILE).exists()
 
 
-def test_head_is_for_training_only(tmp_path: Path) -> None:
+def test_head_and_window_are_for_training_only(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="model.head='linear' is for task=train only"):
         train(tmp_path, "model.head=linear")
+    with pytest.raises(UserError, match="data.window=3 is for task=train only"):
+        train(tmp_path, "data.window=3")
 
 
 @pytest.mark.parametrize(
