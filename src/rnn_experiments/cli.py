@@ -41,8 +41,27 @@ def describe_shape(shape: list[int], axes: list[str]) -> str:
     return "(" + ", ".join(f"{name}={size}" for name, size in zip(axes, shape, strict=True)) + ")"
 
 
+def summarize_training(results: dict[str, Any], run_dir: str) -> str:
+    """A short human summary of a training run: loss, accuracy, prediction, where files went."""
+    metrics = results["metrics"]
+    lines = [f"rnn-exp: {results['task']} run completed ({metrics['epochs']} epochs)"]
+    lines.append(f"  final loss {metrics['final_loss']:.6f}  accuracy {metrics['accuracy']:.4f}")
+    if "reconstructed" in metrics:
+        lines.append(f"  reconstructed: {metrics['reconstructed']!r}")
+    else:
+        shown = metrics["prediction"][:5]
+        more = len(metrics["prediction"]) - len(shown)
+        extra = f" (+{more} more)" if more else ""
+        lines.append(f"  prediction: {', '.join(map(repr, shown))}{extra}")
+    for name in ("results.json", results["files"]["metrics"], results["files"]["model"]):
+        lines.append(f"  {name + ':':<13} {Path(run_dir) / name}")
+    return "\n".join(lines)
+
+
 def summarize(results: dict[str, Any], run_dir: str) -> str:
     """A short human summary of a completed run: named shapes, norms, where results went."""
+    if "metrics" in results:
+        return summarize_training(results, run_dir)
     shapes, norms = results["shapes"], results["norms"]
     lines = [f"rnn-exp: {results['task']} run completed"]
     for name in ("input", "output", "h_n", "c_n"):
@@ -51,6 +70,14 @@ def summarize(results: dict[str, Any], run_dir: str) -> str:
     per_word = ", ".join(f"{n:.4f}" for n in norms["final_hidden_per_word"])
     lines.append(f"  norms  output={norms['output']:.4f}  h_n={norms['h_n']:.4f}")
     lines.append(f"         final hidden per word: [{per_word}]")
+    if "lengths" in results:
+        lines.append(f"  {results['padding']}: lengths {results['lengths']} (norms: valid steps)")
+    if "pad_vs_pack" in results:
+        compared = results["pad_vs_pack"]
+        lines.append(
+            f"  packed batch_sizes {compared['packed']['batch_sizes']}; padded vs packed on valid "
+            f"steps max |diff| = {compared['max_abs_diff_valid_steps']:.3g}"
+        )
     ref = results["reference"]
     lines.append(
         f"  numpy reference max |diff| = {ref['max_abs_diff']:.3g} (tolerance {ref['tolerance']:g})"

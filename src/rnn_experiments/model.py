@@ -1,4 +1,4 @@
-"""Build the recurrent cell and choose the device it runs on.
+"""Build the recurrent cell (alone, or with a vocabulary head) and choose its device.
 
 Reads only the model config (a `ModelConfig`-shaped object) and torch; knows nothing of Hydra,
 files or results.
@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnn_experiments.errors import UserError
 
@@ -59,3 +60,41 @@ def build_cell(model: Any, input_size: int) -> nn.RNNBase:
     if model.cell == "rnn":
         kwargs["nonlinearity"] = model.nonlinearity or "tanh"
     return CELL_CLASSES[model.cell](**kwargs)
+
+
+def run_cell(
+    cell: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor | None = None
+) -> tuple[torch.Tensor, Any]:
+    """Run `cell` on x; with `lengths` (a CPU int64 tensor), packed so pads are never seen.
+
+    The packed output comes back padded with zeros to x's full length; the state is each
+    word's state at its own last step.
+    """
+    if lengths is None:
+        return cell(x)
+    packed = pack_padded_sequence(x, lengths, batch_first=cell.batch_first, enforce_sorted=False)
+    output, state = cell(packed)
+    time_axis = 1 if cell.batch_first else 0
+    output, _ = pad_packed_sequence(
+        output, batch_first=cell.batch_first, total_length=x.shape[time_axis]
+    )
+    return output, state
+
+
+class CharRNN(nn.Module):
+    """The recurrent cell and, with model.head=linear, a Linear from its outputs to logits."""
+
+    def __init__(self, model: Any, vocab_size: int) -> None:
+        super().__init__()
+        self.cell = build_cell(model, input_size=vocab_size)
+        directions = 2 if model.bidirectional else 1
+        self.head = (
+            nn.Linear(model.hidden_size * directions, vocab_size)
+            if model.head == "linear"
+            else None
+        )
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits laid out like x: (batch, seq, vocab), or (seq, batch, vocab) if seq-major."""
+        output, _ = run_cell(self.cell, x, lengths)
+        return output if self.head is None else self.head(output)

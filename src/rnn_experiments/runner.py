@@ -1,5 +1,7 @@
 """Run one experiment: encode the words, build the cell, execute the task, record the results.
 
+The forward task lives here; the train task in `training`.
+
 Takes a typed config (an `ExperimentConfig` or a DictConfig of that shape) and a run directory;
 returns the results dict it wrote to results.json. Failures are recorded too (status "failed",
 with the error) and then re-raised for the CLI edge to report.
@@ -15,12 +17,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from rnn_experiments import run_store
-from rnn_experiments.encoding import encode_words
-from rnn_experiments.model import TORCH_DTYPES, build_cell, device_name, resolve_device
+from rnn_experiments.encoding import encode_padded_words, encode_words, valid_steps
+from rnn_experiments.model import TORCH_DTYPES, build_cell, device_name, resolve_device, run_cell
 from rnn_experiments.reference import rnn_forward
 from rnn_experiments.schema import check_config
+from rnn_experiments.training import run_train
 
 # Largest tensor whose values are written out in results.json (students read them; sweeps don't
 # need megabytes of floats).
@@ -59,21 +63,110 @@ def _values(t: torch.Tensor) -> list | None:
     return t.detach().cpu().tolist() if t.numel() <= MAX_RECORDED_VALUES else None
 
 
+def word_steps(a: Any, word: int, length: int, batch_first: bool) -> Any:
+    """One word's valid steps of a padded (batch, seq, ...) or (seq, batch, ...) array."""
+    return a[word : word + 1, :length] if batch_first else a[:length, word : word + 1]
+
+
+def packed_reference_diff(
+    cfg: Any,
+    weights: dict[str, np.ndarray],
+    x_np: np.ndarray,
+    lengths: np.ndarray,
+    tensors: dict[str, torch.Tensor],
+) -> float:
+    """Max |torch - NumPy| with each word run alone over its own valid steps, as packing means."""
+    model_cfg = cfg.model
+    diff = 0.0
+    for w, n in enumerate(lengths.tolist()):
+        expected = rnn_forward(
+            model_cfg.cell,
+            weights,
+            word_steps(x_np, w, n, model_cfg.batch_first),
+            num_layers=model_cfg.num_layers,
+            bidirectional=model_cfg.bidirectional,
+            batch_first=model_cfg.batch_first,
+            nonlinearity=model_cfg.nonlinearity or "tanh",
+        )
+        got = {"output": word_steps(tensors["output"], w, n, model_cfg.batch_first)}
+        got.update({k: tensors[k][:, w : w + 1] for k in ("h_n", "c_n") if k in tensors})
+        diff = max(
+            diff, *(float(np.max(np.abs(got[k].cpu().numpy() - v))) for k, v in expected.items())
+        )
+    return diff
+
+
+def pad_vs_pack(
+    cell: torch.nn.RNNBase,
+    x: torch.Tensor,
+    lengths: np.ndarray,
+    packed_output: torch.Tensor,
+    tolerance: float,
+) -> dict[str, Any]:
+    """Run the padded batch as is and compare it with the packed run on every valid step."""
+    batch_first = cell.batch_first
+    with torch.no_grad():
+        padded_output, padded_state = cell(x)
+        packed = pack_padded_sequence(
+            x, torch.from_numpy(lengths), batch_first=batch_first, enforce_sorted=False
+        )
+    h_n = padded_state[0] if isinstance(padded_state, tuple) else padded_state
+    diff = max(
+        float(
+            torch.max(
+                torch.abs(
+                    word_steps(packed_output, w, n, batch_first)
+                    - word_steps(padded_output, w, n, batch_first)
+                )
+            )
+        )
+        for w, n in enumerate(lengths.tolist())
+    )
+    return {
+        "lengths": lengths.tolist(),
+        "padded": {
+            "shapes": {
+                "input": list(x.shape),
+                "output": list(padded_output.shape),
+                "h_n": list(h_n.shape),
+            }
+        },
+        "packed": {
+            "shapes": {
+                "data": list(packed.data.shape),
+                "batch_sizes": list(packed.batch_sizes.shape),
+            },
+            "batch_sizes": packed.batch_sizes.tolist(),
+            "sorted_indices": packed.sorted_indices.tolist(),
+        },
+        "max_abs_diff_valid_steps": diff,
+        "tolerance": tolerance,
+        "agree": diff <= tolerance,
+    }
+
+
 def run_forward(cfg: Any, run_dir: Path) -> dict[str, Any]:
-    """The RNN-basics forward pass under no_grad, checked against the NumPy reference."""
+    """The RNN-basics forward pass under no_grad, checked against the NumPy reference.
+
+    With data.padding=pad or pack, words may differ in length: output norms cover valid steps
+    only (see README, "Ragged words").
+    """
     model_cfg = cfg.model
     device = resolve_device(cfg.device)
-    x_np = encode_words(
-        list(cfg.data.words),
-        list(cfg.data.vocab),
-        batch_major=input_is_batch_major(cfg),
-        dtype=cfg.dtype,
-    )
-    cell = build_cell(model_cfg, input_size=len(cfg.data.vocab))
+    words, vocab = list(cfg.data.words), list(cfg.data.vocab)
+    padding = cfg.data.padding
+    batch_major = input_is_batch_major(cfg)
+    lengths: np.ndarray | None = None
+    if padding == "none":
+        x_np = encode_words(words, vocab, batch_major=batch_major, dtype=cfg.dtype)
+    else:
+        x_np, lengths = encode_padded_words(words, vocab, batch_major=batch_major, dtype=cfg.dtype)
+    cell = build_cell(model_cfg, input_size=len(vocab))
     cell = cell.to(device=device, dtype=TORCH_DTYPES[cfg.dtype]).eval()
     x = torch.from_numpy(x_np).to(device)
+    pack_lengths = torch.from_numpy(lengths) if padding == "pack" else None
     with torch.no_grad():
-        output, state = cell(x)
+        output, state = run_cell(cell, x, pack_lengths)
     h_n, c_n = state if model_cfg.cell == "lstm" else (state, None)
 
     directions = 2 if model_cfg.bidirectional else 1
@@ -89,10 +182,15 @@ def run_forward(cfg: Any, run_dir: Path) -> dict[str, Any]:
     shapes: dict[str, Any] = {name: list(t.shape) for name, t in tensors.items()}
     shapes["axes"] = {name: axes[name] for name in tensors}
 
+    # Padded steps are not the words' own: they count in no output norm.
+    valid_output = output
+    if lengths is not None:
+        mask = torch.from_numpy(valid_steps(lengths, batch_major=model_cfg.batch_first))
+        valid_output = output * mask.to(device=device, dtype=output.dtype).unsqueeze(-1)
     norms: dict[str, Any] = {
-        "output": _norm(output),
+        "output": _norm(valid_output),
         "h_n": _norm(h_n),
-        "output_per_step": torch.linalg.vector_norm(output.double(), dim=other).tolist(),
+        "output_per_step": torch.linalg.vector_norm(valid_output.double(), dim=other).tolist(),
         "final_hidden_per_word": torch.linalg.vector_norm(
             last_layer.double(), dim=(0, 2)
         ).tolist(),
@@ -101,22 +199,25 @@ def run_forward(cfg: Any, run_dir: Path) -> dict[str, Any]:
         norms["c_n"] = _norm(c_n)
 
     weights = {k: v.detach().cpu().numpy() for k, v in cell.state_dict().items()}
-    expected = rnn_forward(
-        model_cfg.cell,
-        weights,
-        x_np,
-        num_layers=model_cfg.num_layers,
-        bidirectional=model_cfg.bidirectional,
-        batch_first=model_cfg.batch_first,
-        nonlinearity=model_cfg.nonlinearity or "tanh",
-    )
-    diff = max(
-        float(np.max(np.abs(tensors[name].cpu().numpy() - value)))
-        for name, value in expected.items()
-    )
     tolerance = TOLERANCE[cfg.dtype]
-    return {
-        "input_layout": "batch_major" if input_is_batch_major(cfg) else "seq_major",
+    if padding == "pack":
+        diff = packed_reference_diff(cfg, weights, x_np, lengths, tensors)
+    else:
+        expected = rnn_forward(
+            model_cfg.cell,
+            weights,
+            x_np,
+            num_layers=model_cfg.num_layers,
+            bidirectional=model_cfg.bidirectional,
+            batch_first=model_cfg.batch_first,
+            nonlinearity=model_cfg.nonlinearity or "tanh",
+        )
+        diff = max(
+            float(np.max(np.abs(tensors[name].cpu().numpy() - value)))
+            for name, value in expected.items()
+        )
+    results: dict[str, Any] = {
+        "input_layout": "batch_major" if batch_major else "seq_major",
         "batch_size": int(x.shape[batch_axis]),
         "seq_len": int(x.shape[time_axis]),
         "shapes": shapes,
@@ -128,10 +229,16 @@ def run_forward(cfg: Any, run_dir: Path) -> dict[str, Any]:
         },
         "values": {"output": _values(output), "h_n": _values(h_n)},
     }
+    if lengths is not None:
+        results["padding"] = padding
+        results["lengths"] = lengths.tolist()
+    if padding == "pack":
+        results["pad_vs_pack"] = pad_vs_pack(cell, x, lengths, output, tolerance)
+    return results
 
 
 # task name -> function(cfg, run_dir) returning the results fields it adds.
-TASKS = {"forward": run_forward}
+TASKS = {"forward": run_forward, "train": run_train}
 
 
 def provenance(cfg: Any, config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
