@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from conftest import compose_config
 from rnn_experiments.encoding import encode_padded_words, valid_steps
 from rnn_experiments.errors import UserError
 from rnn_experiments.runner import execute_run
+from tests.conftest import compose_config
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -118,3 +118,11 @@ def test_cuda_run_matches_the_reference(tmp_path):
     results = run(tmp_path, "device=cuda", "experiment=deep_bigru")
     assert results["provenance"]["device_resolved"].startswith("cuda")
     assert results["reference"]["max_abs_diff"] <= 1e-5
+
+
+def test_results_are_readable_like_any_written_file(tmp_path):
+    run(tmp_path)
+    mode = (tmp_path / RESULTS_FILE).stat().st_mode & 0o777
+    probe = tmp_path / "probe"
+    probe.write_text("x")
+    assert mode == probe.stat().st_mode & 0o777

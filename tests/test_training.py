@@ -17,11 +17,11 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 
-from conftest import compose_config, read_json, run_cli
 from rnn_experiments.errors import UserError
 from rnn_experiments.model import CharRNN
 from rnn_experiments.runner import execute_run
 from rnn_experiments.training import METRICS_FILE, MODEL_FILE, build_training_data, run_train
+from tests.conftest import compose_config, read_json, run_cli
 
 LONG_SENTENCE = (
     "if you want to build a ship, don't drum up people together to collect wood and don't "
