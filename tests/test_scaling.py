@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.utils import get_class
 
@@ -88,3 +89,21 @@ def test_a_missing_plugin_is_named_with_how_to_install_it(tmp_path):
         "(or: pip install -e '.[sweep]')"
     )
     assert not (tmp_path / "multirun").exists() and not (tmp_path / "outputs").exists()
+
+
+def test_optuna_search_is_repeatable_with_a_fixed_sampler_seed(tmp_path):
+    search = ["-m", "hparams_search=hihello_optuna", "hydra.sweeper.n_trials=4",
+              "hydra.sweeper.sampler.seed=7", "task.epochs=3"]
+    for name in ("a", "b"):
+        run_cli(*search, f"hydra.sweep.dir={tmp_path}/{name}", cwd=tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    best = yaml.safe_load((a / "optimization_results.yaml").read_text())
+    assert best == yaml.safe_load((b / "optimization_results.yaml").read_text())
+    losses = {}
+    for job in range(4):
+        trial = (a / str(job) / ".hydra" / "overrides.yaml").read_text()
+        assert trial == (b / str(job) / ".hydra" / "overrides.yaml").read_text()
+        assert "task.lr=" in trial and "model.cell=" in trial and "model.hidden_size=" in trial
+        losses[job] = read_json(a / str(job) / "results.json")["metrics"]["final_loss"]
+    assert best["best_value"] == min(losses.values())
+    assert set(best["best_params"]) == {"model.hidden_size", "task.lr", "model.cell"}
