@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import torch
-import yaml
 from omegaconf import OmegaConf
 
 from rnn_experiments.errors import UserError
@@ -253,22 +252,3 @@ def test_cli_training_run_summary_and_log_lines(tmp_path: Path) -> None:
     assert "it/s" not in done.stderr and "epoch/s" not in done.stderr
     results = read_json(tmp_path / "results.json")
     assert f"final loss {results['metrics']['final_loss']:.6f}" in done.stdout
-
-
-def test_optuna_sweeper_minimises_the_returned_final_loss(tmp_path: Path) -> None:
-    run_cli(
-        "-m",
-        "experiment=hihello",
-        "model.head=linear",
-        "task.epochs=5",
-        "hydra/sweeper=optuna",
-        "hydra.sweeper.n_trials=2",
-        "hydra.sweeper.sampler.seed=0",
-        "task.lr=choice(0.01,0.1)",
-        f"hydra.sweep.dir={tmp_path}",
-        cwd=tmp_path,
-    )
-    best = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
-    losses = [read_json(p)["metrics"]["final_loss"] for p in tmp_path.glob("*/results.json")]
-    assert len(losses) == 2
-    assert best["best_value"] == pytest.approx(min(losses))

@@ -34,6 +34,9 @@ def find_conf_dir() -> Path:
 
 
 CONF_DIR = find_conf_dir()
+# What a failed multirun job returns: optimizing sweepers (optuna) record NaN as a failed
+# trial and go on, where None would stop the whole search.
+FAILED_JOB_VALUE = float("nan")
 register_configs()
 
 
@@ -101,12 +104,12 @@ def app(cfg: DictConfig) -> float | None:
             print(f"rnn-exp: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         log.error("job %s rejected: %s", hydra_cfg.job.num, exc)
-        return None
+        return FAILED_JOB_VALUE
     except Exception:
         if not multirun:
             raise
         log.exception("job %s failed", hydra_cfg.job.num)
-        return None
+        return FAILED_JOB_VALUE
     if multirun:
         log.info("job %s completed: %s", hydra_cfg.job.num, Path(run_dir) / "results.json")
     else:
@@ -116,7 +119,13 @@ def app(cfg: DictConfig) -> float | None:
 
 def main() -> None:
     from rnn_experiments import callbacks
+    from rnn_experiments.sweep_plugins import check_plugins
 
+    try:
+        check_plugins(sys.argv[1:])
+    except UserError as exc:
+        print(f"rnn-exp: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     app()
     if callbacks.FAILED_JOBS:
         failed = callbacks.FAILED_JOBS
