@@ -15,16 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.core.utils import JobReturn, configure_log, filter_overrides, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 from hydra_plugins.rnn_experiments_launcher.job_configs import JobConfigComposer
-from hydra_plugins.rnn_experiments_launcher.job_runner import (
-    needs_hydra_run_job,
-    run_composed_job,
-)
+from hydra_plugins.rnn_experiments_launcher.job_runner import run_composed_job
 
 log = logging.getLogger(__name__)
 
@@ -75,23 +72,14 @@ class FastLauncher(Launcher):
             with open_dict(job.config):
                 job.config.hydra.job.id = idx
                 job.config.hydra.job.num = idx
-            if needs_hydra_run_job(job.config):
-                ret = run_job(
-                    hydra_context=self.hydra_context,
-                    task_function=self.task_function,
-                    config=job.config,
-                    job_dir_key="hydra.sweep.dir",
-                    job_subdir_key="hydra.sweep.subdir",
-                )
-            else:
-                ret = run_composed_job(
-                    hydra_context=self.hydra_context,
-                    task_function=self.task_function,
-                    config=job.config,
-                    task_config=job.task_config,
-                    job_dir_key="hydra.sweep.dir",
-                    job_subdir_key="hydra.sweep.subdir",
-                )
+            ret = run_composed_job(
+                hydra_context=self.hydra_context,
+                task_function=self.task_function,
+                config=job.config,
+                task_config=job.task_config,
+                job_dir_key="hydra.sweep.dir",
+                job_subdir_key="hydra.sweep.subdir",
+            )
             runs.append(ret)
             configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         composer = self.composer

@@ -57,7 +57,10 @@ class JobConfigComposer:
     def __init__(self, config_loader: ConfigLoader, master_config: DictConfig) -> None:
         self.config_loader = config_loader
         self.master_config = master_config
-        self.hydra_overrides: list[str] = list(master_config.hydra.overrides.hydra)
+        # Unresolved, as load_sweep_config reads them: a value may be an interpolation.
+        hydra_overrides = OmegaConf.to_container(master_config.hydra.overrides.hydra)
+        assert isinstance(hydra_overrides, list)
+        self.hydra_overrides: list[str] = hydra_overrides
         self._parser = OverridesParser.create()
         self._parsed: dict[str, Override] = {}
         self._bases: dict[tuple[str, ...], _Base] = {}

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 from hydra import version
+from hydra._internal.deprecation_warning import deprecation_warning
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import (
     JobReturn,
@@ -44,9 +45,29 @@ class _LibyamlOmegaConfDumper(_Emitter):  # type: ignore[misc, valid-type]
 _LibyamlOmegaConfDumper.add_representer(str, OmegaConfDumper.str_representer)
 
 
+# Strings libyaml and PyYAML's Python emitter are known to write alike: short, non-empty,
+# printable ASCII. (They differ on e.g. an empty key or a character outside the BMP, and long
+# strings wrap.) Anything else is written by OmegaConf itself.
+_MAX_PLAIN_STR = 64
+
+
+def _emitters_agree(value: Any) -> bool:
+    if isinstance(value, str):
+        return 0 < len(value) <= _MAX_PLAIN_STR and value.isascii() and value.isprintable()
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    if isinstance(value, dict):
+        return all(_emitters_agree(k) and _emitters_agree(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_emitters_agree(v) for v in value)
+    return False
+
+
 def dump_yaml(config: Any) -> str:
     """The text `OmegaConf.to_yaml(config)` returns."""
     container = OmegaConf.to_container(config, resolve=False, enum_to_str=True)
+    if not _emitters_agree(container):
+        return OmegaConf.to_yaml(config)
     return yaml.dump(
         container,
         Dumper=_LibyamlOmegaConfDumper,
@@ -73,11 +94,6 @@ def _hydra_view(config: DictConfig) -> DictConfig:
     view._set_flag("no_deepcopy_set_nodes", None)
     node._set_parent(config)
     return view
-
-
-def needs_hydra_run_job(config: DictConfig) -> bool:
-    """True where run_job's behaviour depends on more than this module copies (old bases)."""
-    return config.hydra.job.chdir is None and not version.base_at_least("1.2")
 
 
 def run_composed_job(
@@ -119,9 +135,19 @@ def run_composed_job(
         ret.overrides = overrides
         Path(output_dir).mkdir(parents=True, exist_ok=True)
 
-        # None means False from version_base 1.2 on; older bases go to Hydra's run_job (see
-        # `needs_hydra_run_job`), which also prints the deprecation warning.
-        chdir = bool(config.hydra.job.chdir)
+        chdir = config.hydra.job.chdir
+        if chdir is None and version.base_at_least("1.2"):
+            chdir = False
+        if chdir is None:
+            url = "https://hydra.cc/docs/1.2/upgrades/1.1_to_1.2/changes_to_job_working_dir/"
+            deprecation_warning(
+                message=(
+                    "Future Hydra versions will no longer change working directory at job"
+                    f" runtime by default.\nSee {url} for more information."
+                ),
+                stacklevel=2,
+            )
+            chdir = True
         if chdir:
             os.chdir(output_dir)
             ret.working_dir = output_dir
