@@ -93,7 +93,9 @@ def run_forward(cfg: Any, run_dir: Path) -> dict[str, Any]:
         "output": _norm(output),
         "h_n": _norm(h_n),
         "output_per_step": torch.linalg.vector_norm(output.double(), dim=other).tolist(),
-        "final_hidden_per_word": torch.linalg.vector_norm(last_layer.double(), dim=(0, 2)).tolist(),
+        "final_hidden_per_word": torch.linalg.vector_norm(
+            last_layer.double(), dim=(0, 2)
+        ).tolist(),
     }
     if c_n is not None:
         norms["c_n"] = _norm(c_n)
