@@ -1,0 +1,185 @@
+"""Run one composed job in this process the way `hydra.core.utils.run_job` does, minus copies.
+
+Same observable steps, in Hydra's order: HydraConfig set to the job's hydra node, output dir
+resolved and created, working dir changed when `hydra.job.chdir` says so, per-job logging
+configured, `.hydra/{config,hydra,overrides}.yaml` written, `hydra.job.env_set` applied around
+the task, `on_job_start`/`on_job_end` callbacks with a filled `JobReturn`, the task's exception
+captured as a FAILED return. What it skips: run_job's three deep copies of the hydra node (it
+shares the job's node, which is already a private copy) and OmegaConf's pure-Python YAML
+emitter (`dump_yaml` uses libyaml with OmegaConf's own string rules, byte-identical output).
+Writes only inside the job's output dir.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hydra import version
+from hydra._internal.deprecation_warning import deprecation_warning
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import (
+    JobReturn,
+    JobRuntime,
+    JobStatus,
+    _flush_loggers,
+    configure_log,
+    env_override,
+)
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf._utils import OmegaConfDumper
+
+try:
+    _Emitter: Any = yaml.CDumper
+except AttributeError:  # PyYAML built without libyaml
+    _Emitter = yaml.Dumper
+
+
+class _LibyamlOmegaConfDumper(_Emitter):  # type: ignore[misc, valid-type]
+    """OmegaConf's YAML dumper (same representers and string quoting) on libyaml's emitter."""
+
+
+_LibyamlOmegaConfDumper.add_representer(str, OmegaConfDumper.str_representer)
+
+
+# Strings libyaml and PyYAML's Python emitter are known to write alike: short, non-empty,
+# printable ASCII. (They differ on e.g. an empty key or a character outside the BMP, and long
+# strings wrap.) Anything else is written by OmegaConf itself.
+_MAX_PLAIN_STR = 64
+
+
+def _emitters_agree(value: Any) -> bool:
+    if isinstance(value, str):
+        return 0 < len(value) <= _MAX_PLAIN_STR and value.isascii() and value.isprintable()
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    if isinstance(value, dict):
+        return all(_emitters_agree(k) and _emitters_agree(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_emitters_agree(v) for v in value)
+    return False
+
+
+def dump_yaml(config: Any) -> str:
+    """The text `OmegaConf.to_yaml(config)` returns."""
+    container = OmegaConf.to_container(config, resolve=False, enum_to_str=True)
+    if not _emitters_agree(container):
+        return OmegaConf.to_yaml(config)
+    return yaml.dump(
+        container,
+        Dumper=_LibyamlOmegaConfDumper,
+        default_flow_style=False,
+        allow_unicode=True,
+        sort_keys=False,
+    )
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def _hydra_view(config: DictConfig) -> DictConfig:
+    """What HydraConfig.set_config builds ({"hydra": node}), sharing the node instead of copying.
+
+    The node stays a child of `config`, so its interpolations resolve in the job's config.
+    """
+    OmegaConf.set_readonly(config.hydra, True)
+    node = config._get_node("hydra")
+    view = DictConfig(content={}, flags={"no_deepcopy_set_nodes": True})
+    view["hydra"] = node
+    view._set_flag("no_deepcopy_set_nodes", None)
+    node._set_parent(config)
+    return view
+
+
+def run_composed_job(
+    *,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    config: DictConfig,
+    task_config: DictConfig,
+    job_dir_key: str,
+    job_subdir_key: str | None,
+    configure_logging: bool = True,
+) -> JobReturn:
+    """Run `task_function(task_config)` as Hydra's run_job would run it for `config`.
+
+    `config` (with its hydra node) and `task_config` (the same without it) must belong to this
+    job alone: they are changed and handed to the task and the callbacks without copying.
+    """
+    callbacks = hydra_context.callbacks
+    old_cwd = os.getcwd()
+    hydra_config = HydraConfig.instance()
+    orig_hydra_cfg = hydra_config.cfg
+    view = _hydra_view(config)
+    hydra_config.cfg = view  # type: ignore[assignment]
+
+    output_dir = str(OmegaConf.select(config, job_dir_key))
+    if job_subdir_key is not None:
+        subdir = str(OmegaConf.select(config, job_subdir_key))
+        output_dir = os.path.join(output_dir, subdir)
+    with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+        config.hydra.runtime.output_dir = os.path.abspath(output_dir)
+
+    chdir = None
+    try:
+        ret = JobReturn()
+        ret.cfg = task_config
+        ret.hydra_cfg = view
+        overrides = OmegaConf.to_container(config.hydra.overrides.task)
+        assert isinstance(overrides, list)
+        ret.overrides = overrides
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+
+        chdir = config.hydra.job.chdir
+        if chdir is None and version.base_at_least("1.2"):
+            chdir = False
+        if chdir is None:
+            url = "https://hydra.cc/docs/1.2/upgrades/1.1_to_1.2/changes_to_job_working_dir/"
+            deprecation_warning(
+                message=(
+                    "Future Hydra versions will no longer change working directory at job"
+                    f" runtime by default.\nSee {url} for more information."
+                ),
+                stacklevel=2,
+            )
+            chdir = True
+        if chdir:
+            os.chdir(output_dir)
+            ret.working_dir = output_dir
+        else:
+            ret.working_dir = os.getcwd()
+
+        if configure_logging:
+            configure_log(config.hydra.job_logging, config.hydra.verbose)
+
+        if config.hydra.output_subdir is not None:
+            hydra_output = Path(config.hydra.runtime.output_dir) / Path(config.hydra.output_subdir)
+            hydra_output.mkdir(parents=True, exist_ok=True)
+            _write_text(hydra_output / "config.yaml", dump_yaml(task_config))
+            _write_text(hydra_output / "hydra.yaml", dump_yaml(view))
+            _write_text(hydra_output / "overrides.yaml", dump_yaml(config.hydra.overrides.task))
+
+        env_set = OmegaConf.to_container(config.hydra.job.env_set, resolve=True)
+        assert isinstance(env_set, dict)
+        with env_override(env_set):
+            callbacks.on_job_start(config=config, task_function=task_function)
+            try:
+                ret.return_value = task_function(task_config)
+                ret.status = JobStatus.COMPLETED
+            except Exception as e:
+                ret.return_value = e
+                ret.status = JobStatus.FAILED
+
+        ret.task_name = JobRuntime.instance().get("name")
+        _flush_loggers()
+        callbacks.on_job_end(config=config, job_return=ret)
+        return ret
+    finally:
+        hydra_config.cfg = orig_hydra_cfg
+        if chdir:
+            os.chdir(old_cwd)
