@@ -159,7 +159,7 @@ def test_project_sweep_writes_what_plain_hydra_writes(tmp_path: Path) -> None:
         fast_hydra = comparable_hydra_yaml(fast / job / ".hydra" / "hydra.yaml")
         assert fast_hydra == comparable_hydra_yaml(basic / job / ".hydra" / "hydra.yaml")
         assert fast_hydra["job"]["num"] == int(job)
-        assert (fast / job / "cli.log").read_text().strip()
+        assert (fast / job / "rnn-exp.log").read_text().strip()
         results = comparable_results(fast / job / "results.json")
         assert results["status"] == "completed"
         assert results == comparable_results(basic / job / "results.json")
