@@ -234,9 +234,11 @@ def compare_runs(
     """
     original, reproduction = Path(original), Path(reproduction)
     if tolerance is None:
-        tolerance = Tolerance(*DEFAULT_TOLERANCE.get(
-            str(recorded_config(original).get("dtype")), DEFAULT_TOLERANCE["float32"]
-        ))
+        tolerance = Tolerance(
+            *DEFAULT_TOLERANCE.get(
+                str(recorded_config(original).get("dtype")), DEFAULT_TOLERANCE["float32"]
+            )
+        )
     old = flatten_fields(run_store.read_results(original))
     if not (reproduction / run_store.RESULTS_FILE).is_file():
         return Comparison(
@@ -390,7 +392,8 @@ def expand_run_dirs(paths: list[Path]) -> list[Path]:
     return runs
 
 
-def _quote_override_value(text: str) -> str:
+def quote_override_value(text: str) -> str:
+    """`text` as a single-quoted Hydra override value (paths may hold commas, quotes, `=`)."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -424,7 +427,7 @@ def rerun(original: Path, target: Path) -> subprocess.CompletedProcess[str]:
             config_dir,
             "--config-name",
             "recorded_run",
-            f"hydra.run.dir={_quote_override_value(str(target.resolve()))}",
+            f"hydra.run.dir={quote_override_value(str(target.resolve()))}",
         ]
         return subprocess.run(command, env=env, capture_output=True, text=True)
 
