@@ -259,9 +259,12 @@ def compare_runs(
 
     def result_difference(name: str, a: Any, b: Any) -> None:
         within = _within(a, b, tolerance)
-        note = _numeric_note(a, b, within)
-        if same_env and within:
-            note += "; not bit-identical on the same platform, device and packages"
+        if same_env:
+            diff = max_abs_diff(a, b)
+            note = "" if diff is None else f"max |diff| {diff:.3g}; "
+            note += "not bit-identical on the same platform, device and packages"
+        else:
+            note = _numeric_note(a, b, within)
         differences.append(Difference(name, a, b, "result", note))
         result_ok.append(within and not same_env)
 
