@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read_json, run_cli
 from rnn_experiments.reproduce import (
     EXACT,
     FAILED,
@@ -18,6 +17,7 @@ from rnn_experiments.reproduce import (
     compare_runs,
     flatten_fields,
 )
+from tests.conftest import read_json, run_cli
 
 
 def hash_tree(root: Path) -> dict[str, str]:
@@ -227,3 +227,12 @@ def test_other_run_files_must_be_byte_identical(pair):
     (b / "model.pt").write_bytes(b"\x00weights-a")
     (b / "cli.log").write_text("another day\n", encoding="utf-8")
     assert compare_runs(a, b).verdict == EXACT
+
+
+def test_comparison_needs_no_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, rnn_experiments.reproduce; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

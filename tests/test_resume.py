@@ -9,8 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import BIN, read_json, run_cli
 from rnn_experiments.reproduce import IGNORED_FIELDS, flatten_fields
+from tests.conftest import BIN, read_json, run_cli
 
 # Six jobs, each slowed to about a second by a real config (three float64 layers of 512), so
 # the sweep can be stopped reliably between its second and its last job.
