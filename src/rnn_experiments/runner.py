@@ -9,6 +9,7 @@ with the error) and then re-raised for the CLI edge to report.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import traceback
@@ -44,10 +45,31 @@ def axis_names(batch_first: bool, directions: int) -> dict[str, list[str]]:
     }
 
 
-def seed_everything(seed: int) -> None:
+# cuBLAS reads this when its first handle is created; ":4096:8" is one of the two settings torch
+# documents for deterministic CUDA matmuls (https://pytorch.org/docs/stable/notes/randomness.html).
+CUBLAS_WORKSPACE_CONFIG = ":4096:8"
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> dict[str, Any]:
+    """Seed python, numpy and torch; with `deterministic`, also make torch pick only
+    deterministic kernels. Returns the settings in force, for provenance."""
+    if deterministic:
+        # Must precede CUDA's first matmul; a value the user set already is kept (and recorded).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE_CONFIG)
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # seeds every CUDA device too
+    torch.use_deterministic_algorithms(deterministic)
+    if deterministic:
+        torch.backends.cudnn.benchmark = False  # autotuning may pick a different kernel per run
+    torch.backends.cudnn.deterministic = deterministic
+    return {
+        "deterministic": deterministic,
+        "torch_deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "cublas_workspace_config": os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+    }
 
 
 def input_is_batch_major(cfg: Any) -> bool:
@@ -260,7 +282,7 @@ def execute_run(cfg: Any, config: dict[str, Any], run_dir: str | Path) -> dict[s
     results: dict[str, Any] = {"schema_version": run_store.RESULTS_SCHEMA_VERSION}
     try:
         check_config(cfg)
-        seed_everything(cfg.seed)
+        prov["determinism"] = seed_everything(cfg.seed, cfg.deterministic)
         outcome = TASKS[cfg.task.name](cfg, run_dir)
         resolved = resolve_device(cfg.device)
         prov["device_resolved"] = str(resolved)

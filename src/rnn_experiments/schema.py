@@ -86,6 +86,8 @@ class ExperimentConfig:
     device: str = "cpu"
     dtype: str = "float32"
     seed: int = 0
+    # Seeds alone are not enough on GPUs: this also makes torch use deterministic kernels only.
+    deterministic: bool = True
 
 
 def register_configs() -> None:
