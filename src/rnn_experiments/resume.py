@@ -26,7 +26,6 @@ from rnn_experiments.errors import ArgumentParser, UserError
 from rnn_experiments.reproduce import flatten_fields, quote_override_value
 
 MULTIRUN_FILE = "multirun.yaml"
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
 @dataclass
@@ -58,12 +57,23 @@ def read_sweep_record(sweep_dir: Path) -> DictConfig:
     if not isinstance(task_overrides, list) or not isinstance(hydra_overrides, list):
         raise UserError(f"{path} has no hydra.overrides.task/hydra lists; it is not from Hydra")
     sweeper = OmegaConf.select(record, "hydra.sweeper._target_")
-    if sweeper != BASIC_SWEEPER:
+    if not lists_jobs_like_the_basic_sweeper(sweeper):
         raise UserError(
             f"{path} was made by sweeper {sweeper!r}; rnn-exp-resume can resume sweeps of "
             "Hydra's basic sweeper only, whose job list is fixed by the overrides"
         )
     return record
+
+
+def lists_jobs_like_the_basic_sweeper(target: str | None) -> bool:
+    """The basic sweeper and its subclasses (the project's fast sweeper) fix the job list."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.utils import get_class
+
+    try:
+        return target is not None and issubclass(get_class(target), BasicSweeper)
+    except Exception:  # an uninstalled plugin or a name that is no class
+        return False
 
 
 def override_key(override: str) -> str:
