@@ -18,6 +18,13 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests that call torch directly get what runs get from `num_threads: 1` (see schema.py).
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def compose_config(*overrides: str) -> Any:
     """The project's real config, composed through Hydra with `overrides`."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
@@ -20,15 +19,6 @@ from rnn_experiments.encoding import encode_padded_words, valid_steps
 from rnn_experiments.errors import UserError
 from rnn_experiments.runner import execute_run
 from tests.conftest import compose_config
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models on a shared 2-core machine: extra intra-op threads only wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def forward(run_dir: Path, *overrides: str) -> dict[str, Any]:

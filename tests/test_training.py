@@ -29,15 +29,6 @@ LONG_SENTENCE = (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models on a shared 2-core machine: extra intra-op threads only wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def train(run_dir: Path, *overrides: str) -> dict[str, Any]:
     cfg = compose_config(*overrides)
     return execute_run(cfg, OmegaConf.to_container(cfg, resolve=True), run_dir)

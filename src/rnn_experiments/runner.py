@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -50,6 +51,19 @@ def axis_names(batch_first: bool, directions: int) -> dict[str, list[str]]:
 CUBLAS_WORKSPACE_CONFIG = ":4096:8"
 
 
+def set_deterministic_algorithms(mode: bool) -> None:
+    """torch.use_deterministic_algorithms, without importing torch._inductor when unused.
+
+    The public call imports torch._inductor (1.7 s here) only to copy the flag into the
+    compiler's config; nothing in this project compiles. If the compiler is already loaded,
+    the public call keeps both in step.
+    """
+    if "torch._inductor" in sys.modules:
+        torch.use_deterministic_algorithms(mode)
+    else:
+        torch._C._set_deterministic_algorithms(mode, warn_only=False)
+
+
 def seed_everything(seed: int, deterministic: bool = True) -> dict[str, Any]:
     """Seed python, numpy and torch; with `deterministic`, also make torch pick only
     deterministic kernels. Returns the settings in force, for provenance."""
@@ -59,7 +73,7 @@ def seed_everything(seed: int, deterministic: bool = True) -> dict[str, Any]:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # seeds every CUDA device too
-    torch.use_deterministic_algorithms(deterministic)
+    set_deterministic_algorithms(deterministic)
     if deterministic:
         torch.backends.cudnn.benchmark = False  # autotuning may pick a different kernel per run
     torch.backends.cudnn.deterministic = deterministic
@@ -282,6 +296,9 @@ def execute_run(cfg: Any, config: dict[str, Any], run_dir: str | Path) -> dict[s
     results: dict[str, Any] = {"schema_version": run_store.RESULTS_SCHEMA_VERSION}
     try:
         check_config(cfg)
+        if cfg.num_threads is not None:
+            torch.set_num_threads(cfg.num_threads)
+        prov["num_threads"] = torch.get_num_threads()
         prov["determinism"] = seed_everything(cfg.seed, cfg.deterministic)
         outcome = TASKS[cfg.task.name](cfg, run_dir)
         resolved = resolve_device(cfg.device)
