@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from hydra import compose, initialize_config_dir
 from hydra import version as hydra_version
 from hydra.core.plugins import Plugins
 from hydra.plugins.launcher import Launcher
@@ -22,7 +23,12 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from hydra_plugins.rnn_experiments_launcher.fast_launcher import FastLauncher, FastSweeper
-from hydra_plugins.rnn_experiments_launcher.job_runner import dump_yaml
+from hydra_plugins.rnn_experiments_launcher.job_runner import (
+    PER_JOB_KEYS,
+    dump_hydra_yaml,
+    dump_yaml,
+)
+from rnn_experiments.cli import CONF_DIR
 from tests.conftest import read_json, run_cli
 
 
@@ -200,3 +206,20 @@ def test_help_and_cfg_import_no_torch(tmp_path: Path, args: list[str]) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [[], ["hydra/launcher=joblib"], ["experiment=hihello", "+hydra.job.env_set.A=1"]],
+)
+def test_hydra_yaml_by_sections_equals_omegaconf(overrides: list[str]) -> None:
+    """hydra.yaml written section by section (cached or not) is OmegaConf's text, byte for byte."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        config = compose("config", overrides, return_hydra_config=True)
+    expected = OmegaConf.to_yaml({"hydra": config.hydra})
+    cache: dict[str, str] = {}
+    assert dump_hydra_yaml(config.hydra, None) == expected
+    assert dump_hydra_yaml(config.hydra, cache) == expected
+    shared = set(config.hydra) - set(PER_JOB_KEYS)
+    assert shared < set(cache) and "runtime.choices" in cache and "job.num" not in cache
+    assert dump_hydra_yaml(config.hydra, cache) == expected

@@ -14,8 +14,9 @@ error messages. Reads Hydra and OmegaConf only; writes nothing.
 from __future__ import annotations
 
 import copy
+import pickle
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra._internal.defaults_list import Overrides
@@ -31,11 +32,31 @@ class JobConfig(NamedTuple):
     config: DictConfig
     task_config: DictConfig
     composed_in_full: bool
+    # hydra.yaml text of the sections shared with the other jobs of the same base (None when
+    # composed in full: nothing is shared then).
+    hydra_yaml_cache: dict[str, str] | None = None
 
 
 class _Base(NamedTuple):
     config: DictConfig  # composed by Hydra with the group overrides only
     task_config: DictConfig  # the same without its hydra node
+    hydra_yaml_cache: dict[str, str]
+    # Pickled copies of both: unpickling an OmegaConf config is about 4x faster than a deep
+    # copy (1.3 ms against 6 ms for this project's config here) and gives an equal, independent
+    # config. None when a node cannot be pickled (a class defined in a function, say).
+    config_pickle: bytes | None
+    task_config_pickle: bytes | None
+
+
+def _pickled(config: DictConfig) -> bytes | None:
+    try:
+        return pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return None
+
+
+def _fresh_copy(config: DictConfig, pickled: bytes | None) -> DictConfig:
+    return copy.deepcopy(config) if pickled is None else pickle.loads(pickled)
 
 
 def strip_hydra_node(config: DictConfig) -> DictConfig:
@@ -66,6 +87,7 @@ class JobConfigComposer:
         self._bases: dict[tuple[str, ...], _Base] = {}
         self._repo = None
         self._hydra_parsed: list[Override] = []
+        self._kept_splits: dict[tuple[str, ...], Any] = {}
         self.fast_jobs = 0
         self.full_jobs = 0
         if isinstance(config_loader, ConfigLoaderImpl):
@@ -87,7 +109,7 @@ class JobConfigComposer:
 
     def check(self, sweep_overrides: Sequence[str]) -> None:
         """Raise what `load_sweep_config` would raise for these overrides, composing cheaply."""
-        split = self._split(list(sweep_overrides))
+        split = self._split(list(sweep_overrides), keep=True)
         if split is None:
             self.config_loader.load_sweep_config(self.master_config, list(sweep_overrides))
             return
@@ -96,7 +118,7 @@ class JobConfigComposer:
             base = self._base(group_lines)
             # Values are checked on the task part only; the launcher applies them to the whole
             # config again, and an override that needs the hydra node is sent to Hydra there.
-            task_config = copy.deepcopy(base.task_config)
+            task_config = _fresh_copy(base.task_config, base.task_config_pickle)
             ConfigLoaderImpl._apply_overrides_to_config(values, task_config)
         except Exception:
             self.config_loader.load_sweep_config(self.master_config, list(sweep_overrides))
@@ -109,9 +131,24 @@ class JobConfigComposer:
         return override
 
     def _split(
+        self, lines: list[str], *, keep: bool = False
+    ) -> tuple[tuple[str, ...], list[Override], list[Override]] | None:
+        """(group override lines, value overrides, all overrides), or None to compose in full.
+
+        The sweeper's check splits every job of a batch before the launcher composes them;
+        `keep` holds the split for that one later call, which takes it out again.
+        """
+        key = tuple(lines)
+        if key in self._kept_splits:
+            return self._kept_splits.pop(key)
+        split = self._split_uncached(lines)
+        if keep:
+            self._kept_splits[key] = split
+        return split
+
+    def _split_uncached(
         self, lines: list[str]
     ) -> tuple[tuple[str, ...], list[Override], list[Override]] | None:
-        """(group override lines, value overrides, all overrides), or None to compose in full."""
         if self._repo is None:
             return None
         try:
@@ -137,7 +174,8 @@ class JobConfigComposer:
         base = self._bases.get(group_lines)
         if base is None:
             config = self.config_loader.load_sweep_config(self.master_config, list(group_lines))
-            base = _Base(config, strip_hydra_node(config))
+            task_config = strip_hydra_node(config)
+            base = _Base(config, task_config, {}, _pickled(config), _pickled(task_config))
             self._bases[group_lines] = base
         return base
 
@@ -148,9 +186,9 @@ class JobConfigComposer:
         group_lines, values, parsed = split
         try:
             base = self._base(group_lines)
-            config = copy.deepcopy(base.config)
+            config = _fresh_copy(base.config, base.config_pickle)
             ConfigLoaderImpl._apply_overrides_to_config(values, config)
-            task_config = copy.deepcopy(base.task_config)
+            task_config = _fresh_copy(base.task_config, base.task_config_pickle)
             try:
                 ConfigLoaderImpl._apply_overrides_to_config(values, task_config)
             except Exception:
@@ -167,4 +205,4 @@ class JobConfigComposer:
             OmegaConf.copy_cache(from_config=self.master_config, to_config=config)
         except Exception:
             return None
-        return JobConfig(config, task_config, composed_in_full=False)
+        return JobConfig(config, task_config, False, base.hydra_yaml_cache)

@@ -13,6 +13,7 @@ Writes only inside the job's output dir.
 from __future__ import annotations
 
 import os
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from hydra.core.utils import (
     env_override,
 )
 from hydra.types import HydraContext, TaskFunction
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import Container, DictConfig, OmegaConf, open_dict, read_write
 from omegaconf._utils import OmegaConfDumper
 
 try:
@@ -45,19 +46,26 @@ class _LibyamlOmegaConfDumper(_Emitter):  # type: ignore[misc, valid-type]
 _LibyamlOmegaConfDumper.add_representer(str, OmegaConfDumper.str_representer)
 
 
-# Strings libyaml and PyYAML's Python emitter are known to write alike: short, non-empty,
-# printable ASCII. (They differ on e.g. an empty key or a character outside the BMP, and long
-# strings wrap.) Anything else is written by OmegaConf itself.
+# Strings libyaml and PyYAML's Python emitter are known to write alike: short printable ASCII.
+# (They differ on e.g. an empty mapping key, which only PyYAML writes as `? ''`, or a character
+# outside the BMP, and long strings wrap.) Anything else is written by OmegaConf itself.
 _MAX_PLAIN_STR = 64
+
+
+def _plain_string(value: str) -> bool:
+    return len(value) <= _MAX_PLAIN_STR and value.isascii() and value.isprintable()
 
 
 def _emitters_agree(value: Any) -> bool:
     if isinstance(value, str):
-        return 0 < len(value) <= _MAX_PLAIN_STR and value.isascii() and value.isprintable()
+        return _plain_string(value)  # the empty string included: both write ''
     if value is None or isinstance(value, (bool, int, float)):
         return True
     if isinstance(value, dict):
-        return all(_emitters_agree(k) and _emitters_agree(v) for k, v in value.items())
+        return all(
+            isinstance(k, str) and k != "" and _plain_string(k) and _emitters_agree(v)
+            for k, v in value.items()
+        )
     if isinstance(value, list):
         return all(_emitters_agree(v) for v in value)
     return False
@@ -65,9 +73,13 @@ def _emitters_agree(value: Any) -> bool:
 
 def dump_yaml(config: Any) -> str:
     """The text `OmegaConf.to_yaml(config)` returns."""
-    container = OmegaConf.to_container(config, resolve=False, enum_to_str=True)
+    return dump_container(OmegaConf.to_container(config, resolve=False, enum_to_str=True))
+
+
+def dump_container(container: Any) -> str:
+    """The text `OmegaConf.to_yaml` returns for a config holding `container` (unresolved)."""
     if not _emitters_agree(container):
-        return OmegaConf.to_yaml(config)
+        return OmegaConf.to_yaml(container)
     return yaml.dump(
         container,
         Dumper=_LibyamlOmegaConfDumper,
@@ -75,6 +87,65 @@ def dump_yaml(config: Any) -> str:
         allow_unicode=True,
         sort_keys=False,
     )
+
+
+# The launcher sets these keys of the hydra node for each job; everything else in the hydra node
+# of a job composed from a cached base is the base's own, unchanged (value overrides of hydra.*
+# keys are composed in full), so its YAML text is written once per base and reused.
+PER_JOB_KEYS = {
+    "job": frozenset({"id", "num", "override_dirname"}),
+    "runtime": frozenset({"output_dir"}),
+    "overrides": frozenset({"task"}),
+}
+
+
+def _plain_value(node: Any) -> Any:
+    if isinstance(node, Container):
+        return OmegaConf.to_container(node, resolve=False, enum_to_str=True)
+    value = node._value()
+    return value.name if isinstance(value, Enum) else value
+
+
+def _block(path: tuple[str, ...], node: Any) -> str:
+    """YAML lines of the key at `path` under `hydra`, as they appear in the whole document."""
+    tree: Any = _plain_value(node)
+    for key in reversed(path):
+        tree = {key: tree}
+    return dump_container({"hydra": tree}).split("\n", len(path))[len(path)]
+
+
+def dump_hydra_yaml(hydra_node: DictConfig, cache: dict[str, str] | None) -> str:
+    """The text of `OmegaConf.to_yaml({"hydra": hydra_node})`, block by block.
+
+    A block mapping's YAML is its keys' blocks one after another, so each key can be dumped
+    alone. Blocks without a per-job key (PER_JOB_KEYS) come from `cache` when given, and are
+    added to it; per-job keys are dumped afresh.
+    """
+    parts = ["hydra:\n"]
+    for key in hydra_node:
+        node = hydra_node._get_node(key)
+        per_job = PER_JOB_KEYS.get(key)
+        if per_job is None or not isinstance(node, DictConfig) or len(node) == 0:
+            parts.append(_cached_block(cache, (key,), node, cacheable=per_job is None))
+            continue
+        parts.append(f"  {key}:\n")
+        for sub in node:
+            parts.append(
+                _cached_block(cache, (key, sub), node._get_node(sub), cacheable=sub not in per_job)
+            )
+    return "".join(parts)
+
+
+def _cached_block(
+    cache: dict[str, str] | None, path: tuple[str, ...], node: Any, *, cacheable: bool
+) -> str:
+    if cache is None or not cacheable:
+        return _block(path, node)
+    name = ".".join(path)
+    text = cache.get(name)
+    if text is None:
+        text = cache[name] = _block(path, node)
+    return text
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -104,12 +175,15 @@ def run_composed_job(
     task_config: DictConfig,
     job_dir_key: str,
     job_subdir_key: str | None,
+    hydra_yaml_cache: dict[str, str] | None = None,
     configure_logging: bool = True,
 ) -> JobReturn:
     """Run `task_function(task_config)` as Hydra's run_job would run it for `config`.
 
     `config` (with its hydra node) and `task_config` (the same without it) must belong to this
     job alone: they are changed and handed to the task and the callbacks without copying.
+    `hydra_yaml_cache` holds hydra.yaml sections shared by the jobs composed from one base
+    (see `dump_hydra_yaml`); None writes every section afresh.
     """
     callbacks = hydra_context.callbacks
     old_cwd = os.getcwd()
@@ -161,7 +235,8 @@ def run_composed_job(
             hydra_output = Path(config.hydra.runtime.output_dir) / Path(config.hydra.output_subdir)
             hydra_output.mkdir(parents=True, exist_ok=True)
             _write_text(hydra_output / "config.yaml", dump_yaml(task_config))
-            _write_text(hydra_output / "hydra.yaml", dump_yaml(view))
+            hydra_yaml = dump_hydra_yaml(config.hydra, hydra_yaml_cache)
+            _write_text(hydra_output / "hydra.yaml", hydra_yaml)
             _write_text(hydra_output / "overrides.yaml", dump_yaml(config.hydra.overrides.task))
 
         env_set = OmegaConf.to_container(config.hydra.job.env_set, resolve=True)
