@@ -654,3 +654,63 @@ def status_counts(frame: pd.DataFrame) -> str:
     order = [s for s in STATUSES if s in counts] + [s for s in counts.index if s not in STATUSES]
     parts = ", ".join(f"{counts[s]} {s}" for s in order)
     return f"{len(frame)} run{'s' if len(frame) != 1 else ''}: {parts}"
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def plot_bytes(
+    frame: pd.DataFrame, x: str, y: str, hue: str | None = None, suffix: str = ".png"
+) -> bytes:
+    """Y against X, one line per value of `hue`, as the bytes of a .png/.svg/.pdf (Agg).
+
+    Runs sharing an X (e.g. seeds) are drawn as their mean with a std error bar."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if suffix not in PLOT_SUFFIXES:
+        raise UserError(f"plot file suffix {suffix!r} is not valid; use one of {PLOT_SUFFIXES}")
+    check_columns(frame, [x, y] + ([hue] if hue else []))
+    if not pd.api.types.is_numeric_dtype(frame[y]) or pd.api.types.is_bool_dtype(frame[y]):
+        raise UserError(f"column {y!r} is not numeric ({frame[y].dtype}); plot a numeric Y")
+    data = frame[frame[y].notna() & frame[x].notna()]
+    if data.empty:
+        raise UserError(f"no run has values for both {x!r} and {y!r}")
+    if pd.api.types.is_bool_dtype(data[x]) or not pd.api.types.is_numeric_dtype(data[x]):
+        data = data.assign(**{x: data[x].astype(str)})
+    groups = data.groupby(hue, dropna=False, sort=True) if hue else [(None, data)]
+    figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    for value, group in groups:
+        stats = group.groupby(x, sort=True)[y].agg(["mean", "std", "count"])
+        error = stats["std"].where(stats["count"] > 1)
+        label = None if hue is None else f"{hue}={format_cell(value) or 'missing'}"
+        axes.errorbar(
+            stats.index, stats["mean"], yerr=error.fillna(0), marker="o", capsize=3, label=label
+        )
+    axes.set_xlabel(x)
+    axes.set_ylabel(y)
+    axes.set_title(f"{y} vs {x} ({len(data)} runs)")
+    axes.grid(alpha=0.3)
+    if hue is not None:
+        axes.legend(title=hue, fontsize="small")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=suffix[1:], dpi=120)
+    return buffer.getvalue()
+
+
+def write_plot(
+    frame: pd.DataFrame, x: str, y: str, path: str | os.PathLike[str], hue: str | None = None
+) -> Path:
+    """Draw `y` against `x` (see plot_bytes) into `path`, atomically."""
+    path = Path(path)
+    write_bytes_atomic(path, plot_bytes(frame, x, y, hue, path.suffix.lower()))
+    return path
+
+
+def format_table(frame: pd.DataFrame) -> str:
+    """A plain-text table for the terminal: floats to 6 significant digits, missing as blank."""
+    if frame.empty:
+        return "(no rows)"
+    return frame.map(format_cell).to_string(index=False)
