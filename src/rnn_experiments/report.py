@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -504,6 +505,18 @@ def load_runs(*paths: str | os.PathLike[str]) -> pd.DataFrame:
     )
     frame = pd.DataFrame.from_records(rows, columns=columns.ordered())
     frame["job"] = pd.array(frame["job"].tolist(), dtype="Int64")
+    return _tidy_dtypes(frame)
+
+
+def _tidy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give columns with missing cells a dtype that keeps them missing through csv/parquet:
+    true/false with gaps -> nullable boolean, text with gaps -> str."""
+    for column in [c for c in frame.columns if frame[c].dtype is np.dtype(object)]:
+        kind = pd.api.types.infer_dtype(frame[column], skipna=True)
+        if kind == "boolean":
+            frame[column] = frame[column].astype("boolean")
+        elif kind == "string":
+            frame[column] = frame[column].astype("str")
     return frame
 
 
