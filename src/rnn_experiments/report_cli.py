@@ -7,6 +7,7 @@ that turns a UserError into `rnn-exp-report: error: ...` and exit status 2. No t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -97,6 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except BrokenPipeError:
+        # `rnn-exp-report ... | head`: the reader stopped early, which is no error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":
