@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 __all__ = ["load_runs"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # `rnn_experiments.load_runs` without paying for pandas on `import rnn_experiments`.
     if name == "load_runs":
         from rnn_experiments.report import load_runs

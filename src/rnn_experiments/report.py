@@ -63,6 +63,15 @@ _SCALAR_CACHE: dict[str, Any] = {}
 _LINE_CACHE: dict[str, Any] = {}
 _CACHE_LIMIT = 200_000
 _ITEM, _VALUE, _OPEN, _EMPTY_LIST, _EMPTY_MAP = range(5)
+# Scalars whose YAML reading is certain without PyYAML: decimal ints (no octal-looking leading
+# zeros, no underscores) and words starting with a letter that are not YAML's booleans/nulls.
+_DECIMAL = re.compile(r"(?:0|-?[1-9][0-9]*)\Z")
+_PLAIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.=,/+\-]*\Z")
+_YAML_WORDS = frozenset(
+    f(word)
+    for word in ("yes", "no", "true", "false", "on", "off", "null")
+    for f in (str.lower, str.title, str.upper)
+)
 
 
 def _scalar(raw: str) -> Any:
@@ -78,10 +87,15 @@ def _scalar(raw: str) -> Any:
         return _NOT_SIMPLE  # a quoted string wrapped over several lines
     if not quoted and (": " in raw or " #" in raw or raw.endswith(":")):
         return _NOT_SIMPLE
-    try:
-        value = yaml.load(raw, Loader=_YamlLoader)
-    except yaml.YAMLError:
-        return _NOT_SIMPLE
+    if _DECIMAL.match(raw):
+        value: Any = int(raw)
+    elif _PLAIN_WORD.match(raw) and raw not in _YAML_WORDS:
+        value = raw  # no YAML resolver claims it: a string, without building a loader
+    else:
+        try:
+            value = yaml.load(raw, Loader=_YamlLoader)
+        except yaml.YAMLError:
+            return _NOT_SIMPLE
     if type(value) not in _SCALAR_TYPE_SET:
         return _NOT_SIMPLE  # dates, binary, anything that is not a plain scalar
     if len(_SCALAR_CACHE) > _CACHE_LIMIT:
@@ -462,7 +476,7 @@ def read_run(run: RunDir, job: int | None, columns: _Columns | None = None) -> d
     return row
 
 
-def _job_number(run_dir: str, sweep_dir: str | None, default_subdir: dict[str, bool]):
+def _job_number(run_dir: str, sweep_dir: str | None, default_subdir: dict[str, bool]) -> int | None:
     if sweep_dir is None:
         return None
     if sweep_dir not in default_subdir:
