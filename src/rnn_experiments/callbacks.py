@@ -2,7 +2,8 @@
 
 `SweepSummary` reads the results.json of every job in the sweep dir (whatever launcher ran
 them, in whatever process) and notes the failed ones for `rnn-exp` to report in its exit status.
-No torch here.
+`MergeResults` writes the sweep's merged table (report.load_runs) as results.csv and
+results.parquet into the sweep dir. No torch here; pandas loads only when a merge runs.
 """
 
 from __future__ import annotations
@@ -44,3 +45,32 @@ class SweepSummary(Callback):
         FAILED_JOBS[:] = failed_jobs(sweep_dir)
         for job in FAILED_JOBS:
             log.error("job %s failed: %s", job["job"], job["reason"])
+
+
+MERGED_FILES = ("results.csv", "results.parquet")
+
+
+class MergeResults(Callback):
+    """At multirun end, merge every job of the sweep into results.csv and results.parquet in
+    the sweep dir and print where they are. Switch off with
+    `hydra.callbacks.merge_results.enabled=false`."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if not self.enabled:
+            return
+        from rnn_experiments.errors import UserError
+        from rnn_experiments.report import load_runs, status_counts, write_table
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            runs = load_runs(sweep_dir)
+        except UserError as exc:
+            print(f"rnn-exp: no merged results: {exc}")
+            return
+        paths = [write_table(runs, sweep_dir / name) for name in MERGED_FILES]
+        print(f"rnn-exp: merged {status_counts(runs)}")
+        for path in paths:
+            print(f"  {path}")
