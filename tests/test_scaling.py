@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pandas as pd
 import yaml
 from hydra import compose, initialize_config_dir
 from hydra.utils import get_class
 
+from rnn_experiments import load_runs
 from rnn_experiments.cli import CONF_DIR
 from tests.conftest import read_json, run_cli
 
@@ -26,6 +28,14 @@ def job_results(sweep_dir) -> dict[int, dict]:
     return jobs
 
 
+def merged_table(sweep_dir) -> pd.DataFrame:
+    """The sweep's automatic merge, without the columns that differ between any two sweeps."""
+    table = pd.read_parquet(sweep_dir / "results.parquet")
+    assert table.equals(load_runs(sweep_dir)), "the merge at sweep end is load_runs' table"
+    run_specific = ["run_dir", "sweep_dir"] + [f"provenance.{key}" for key in VOLATILE_PROVENANCE]
+    return table.drop(columns=run_specific).reset_index(drop=True)
+
+
 def test_joblib_sweep_equals_the_sequential_sweep_row_by_row(tmp_path):
     sweep = ["-m", "model.hidden_size=1,3", "model=rnn,gru"]
     run_cli(*sweep, "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path}/basic", cwd=tmp_path)
@@ -34,6 +44,9 @@ def test_joblib_sweep_equals_the_sequential_sweep_row_by_row(tmp_path):
     basic, joblib = job_results(tmp_path / "basic"), job_results(tmp_path / "joblib")
     assert sorted(basic) == sorted(joblib) == [0, 1, 2, 3]
     assert basic == joblib
+    pd.testing.assert_frame_equal(
+        merged_table(tmp_path / "basic"), merged_table(tmp_path / "joblib")
+    )
     for job in range(4):
         assert (tmp_path / "basic" / str(job) / ".hydra" / "overrides.yaml").read_text() == (
             tmp_path / "joblib" / str(job) / ".hydra" / "overrides.yaml"
@@ -49,6 +62,9 @@ def test_a_failed_job_under_joblib_is_recorded_like_a_sequential_one(tmp_path):
     assert statuses == {0: "completed", 1: "failed", 2: "completed"}
     assert read_json(sweep_dir / "1" / "results.json")["error"]["type"] == "UserError"
     assert "rnn-exp: 1 job(s) failed: 1 (UserError: model.hidden_size=0" in done.stderr
+    table = merged_table(sweep_dir)
+    assert table["status"].tolist() == ["completed", "failed", "completed"]
+    assert "model.hidden_size=0" in table.loc[1, "reason"]
 
 
 def test_submitit_local_runs_each_job_in_its_own_process(tmp_path):
@@ -60,6 +76,7 @@ def test_submitit_local_runs_each_job_in_its_own_process(tmp_path):
     assert [results[j]["shapes"]["h_n"] for j in (0, 1)] == [[1, 3, 2], [1, 3, 3]]
     assert all(r["status"] == "completed" for r in results.values())
     assert list((sweep_dir / ".submitit").iterdir()), "submitit keeps its job files here"
+    assert merged_table(sweep_dir)["shapes.h_n"].tolist() == ["1x3x2", "1x3x3"]
 
 
 def test_slurm_preset_composes_to_the_submitit_slurm_launcher():
@@ -106,4 +123,7 @@ def test_optuna_search_is_repeatable_with_a_fixed_sampler_seed(tmp_path):
         assert "task.lr=" in trial and "model.cell=" in trial and "model.hidden_size=" in trial
         losses[job] = read_json(a / str(job) / "results.json")["metrics"]["final_loss"]
     assert best["best_value"] == min(losses.values())
+    table = merged_table(a)
+    assert table["job"].tolist() == [0, 1, 2, 3], "every trial is a row of the merged table"
+    assert table["metrics.final_loss"].tolist() == [losses[job] for job in range(4)]
     assert set(best["best_params"]) == {"model.hidden_size", "task.lr", "model.cell"}

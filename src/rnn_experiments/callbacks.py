@@ -1,7 +1,8 @@
-"""Hydra callbacks that run in the launching process at the end of a multirun.
+"""Hydra callbacks that run in the launching process at the start and end of a multirun.
 
-`SweepSummary` reads the results.json of every job in the sweep dir (whatever launcher ran
-them, in whatever process) and notes the failed ones for `rnn-exp` to report in its exit status.
+`SweepSummary` records the sweep in multirun.yaml when the sweeper does not, and at the end
+reads the results.json of every job in the sweep dir (whatever launcher ran them, in whatever
+process) and notes the failed ones for `rnn-exp` to report in its exit status.
 `MergeResults` writes the sweep's merged table (report.load_runs) as results.csv and
 results.parquet into the sweep dir. No torch here; pandas loads only when a merge runs.
 """
@@ -14,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from rnn_experiments.run_store import RESULTS_FILE
+from rnn_experiments.run_store import MULTIRUN_FILE, RESULTS_FILE, write_text_atomic
 
 log = logging.getLogger("rnn_experiments")
 
@@ -40,6 +41,14 @@ def failed_jobs(sweep_dir: Path) -> list[dict[str, Any]]:
 
 
 class SweepSummary(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Record the sweep in multirun.yaml as Hydra's basic sweeper does, for sweepers that
+        don't (optuna): the report and rnn-exp-resume recognise a sweep dir by that file.
+        The basic sweeper writes its own over this one."""
+        path = Path(config.hydra.sweep.dir) / MULTIRUN_FILE
+        if not path.exists():
+            write_text_atomic(path, OmegaConf.to_yaml(config))
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         FAILED_JOBS[:] = failed_jobs(sweep_dir)

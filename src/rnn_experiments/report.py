@@ -29,10 +29,9 @@ import pandas as pd
 import yaml
 
 from rnn_experiments.errors import UserError
-from rnn_experiments.run_store import RESULTS_FILE, write_bytes_atomic
+from rnn_experiments.run_store import MULTIRUN_FILE, RESULTS_FILE, write_bytes_atomic
 
 HYDRA_DIR = ".hydra"
-MULTIRUN_FILE = "multirun.yaml"
 STATUSES = ("completed", "failed", "incomplete", "corrupt")
 IDENTITY_COLUMNS = ("run_dir", "sweep_dir", "job", "status", "reason", "overrides")
 # Results fields left out of the table: raw tensor values, and tracebacks (reason says enough).

@@ -25,8 +25,6 @@ from rnn_experiments import run_store
 from rnn_experiments.errors import ArgumentParser, UserError
 from rnn_experiments.reproduce import flatten_fields, quote_override_value
 
-MULTIRUN_FILE = "multirun.yaml"
-
 
 @dataclass
 class Job:
@@ -41,10 +39,10 @@ class Job:
 
 def read_sweep_record(sweep_dir: Path) -> DictConfig:
     """The sweep config Hydra saved in SWEEP_DIR/multirun.yaml, checked for what resume needs."""
-    path = sweep_dir / MULTIRUN_FILE
+    path = sweep_dir / run_store.MULTIRUN_FILE
     if not path.is_file():
         raise UserError(
-            f"{sweep_dir} is not a sweep dir: it has no {MULTIRUN_FILE} "
+            f"{sweep_dir} is not a sweep dir: it has no {run_store.MULTIRUN_FILE} "
             "(give the directory `rnn-exp -m` printed, holding multirun.yaml and job dirs)"
         )
     try:

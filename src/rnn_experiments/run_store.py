@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_FILE = "results.json"
+# Hydra records a sweep (its config and overrides) in this file of the sweep dir.
+MULTIRUN_FILE = "multirun.yaml"
 RESULTS_SCHEMA_VERSION = 1
 
 
