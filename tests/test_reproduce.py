@@ -80,6 +80,19 @@ def test_tampered_result_does_not_reproduce_and_names_the_field(recorded_run, tm
     assert list((tmp_path / "outputs" / "reproductions").glob("*/*/0/results.json"))
 
 
+def test_training_run_reproduces_exactly_metrics_and_weights_included(tmp_path):
+    run_cli("experiment=hihello", "model.head=linear", "task.epochs=15", "hydra.run.dir=train",
+            cwd=tmp_path)
+    done = run_cli("train", "--out", "repro", cwd=tmp_path, command="rnn-exp-reproduce")
+    assert f"verdict: {EXACT}" in done.stdout
+    original, again = tmp_path / "train", tmp_path / "repro" / "0"
+    assert (again / "metrics.csv").read_bytes() == (original / "metrics.csv").read_bytes()
+    assert (again / "model.pt").read_bytes() == (original / "model.pt").read_bytes()
+    assert read_json(again / "results.json")["metrics"] == read_json(original / "results.json")[
+        "metrics"
+    ]
+
+
 def test_sweep_dir_reproduces_every_job(tmp_path):
     run_cli("-m", "model=rnn,gru", "hydra.sweep.dir=sweep", cwd=tmp_path)
     done = run_cli("sweep", "--out", "repro", cwd=tmp_path, command="rnn-exp-reproduce")

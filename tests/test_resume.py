@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from rnn_experiments.reproduce import IGNORED_FIELDS, flatten_fields
 from tests.conftest import BIN, read_json, run_cli
 
@@ -85,6 +87,14 @@ def test_killed_sweep_resumes_without_touching_completed_jobs(tmp_path):
     for num in range(JOBS):
         assert comparable_results(killed / str(num)) == comparable_results(clean / str(num)), num
     assert sorted(p.name for p in killed.iterdir()) == sorted(p.name for p in clean.iterdir())
+    # The merged table the resume wrote at its end equals the uninterrupted sweep's.
+    pd.testing.assert_frame_equal(merged_table(killed), merged_table(clean))
+
+
+def merged_table(sweep_dir: Path) -> pd.DataFrame:
+    table = pd.read_parquet(sweep_dir / "results.parquet")
+    ignored = [c for c in table.columns if c in ("run_dir", "sweep_dir") or c in IGNORED_FIELDS]
+    return table.drop(columns=ignored)
 
 
 def test_changed_config_reruns_and_failed_jobs_are_named(tmp_path):
