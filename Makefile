@@ -26,8 +26,12 @@ test: lint
 test-all: lint
 	$(VENV)/bin/pytest -q -m "slow or not slow"
 
+# Each prints its measured figures and ratios side by side; run on a quiet machine.
 bench: install
 	$(PY) benchmarks/sweep_overhead.py
+	$(PY) benchmarks/load_runs.py
+	$(PY) benchmarks/train_overhead.py
+	$(PY) benchmarks/resume_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
