@@ -70,8 +70,19 @@ def build_optimizer(task: Any, params: Any) -> torch.optim.Optimizer:
 
 
 def decode(codes: np.ndarray, lengths: list[int], vocab: list[str]) -> list[str]:
-    """Predicted codes (batch, seq) to one string per sequence, over its valid steps."""
-    return ["".join(vocab[c] for c in row[:n]) for row, n in zip(codes, lengths, strict=True)]
+    """Predicted codes (..., seq) to one string per sequence, over its valid steps (`lengths`
+    per sequence of the last axis but one); the leading axes are flattened."""
+    seq = codes.shape[-1]
+    flat = codes.reshape(-1, seq)
+    counts = lengths * (len(flat) // len(lengths))
+    if all(len(token) == 1 for token in vocab):
+        # Single characters: join each row inside numpy by viewing seq x U1 as one U<seq>
+        # string; Python-level joins of 17,000 longseq rows cost 10-40 ms per run.
+        chars = np.asarray(vocab, dtype="<U1")[flat]
+        words = np.ascontiguousarray(chars).view(f"<U{seq}").ravel().tolist()
+        return [w[:n] if n < seq else w for w, n in zip(words, counts, strict=True)]
+    rows = np.asarray(vocab, dtype=object)[flat].tolist()
+    return ["".join(row[:n]) for row, n in zip(rows, counts, strict=True)]
 
 
 def reconstruct_text(predictions: list[str]) -> str:
@@ -171,7 +182,9 @@ def run_train(cfg: Any, run_dir: Path, progress_stream: TextIO | None = None) ->
     lengths = [len(s) for s in data.inputs]
     history = torch.stack(predicted)  # (epochs, batch, seq)
     accuracies = ((history == data.y) & valid).sum(dim=(1, 2)).double() / n_valid
-    predictions = [decode(codes, lengths, vocab) for codes in history.cpu().numpy()]
+    per_epoch = decode(history.cpu().numpy(), lengths, vocab)
+    batch = len(lengths)
+    predictions = [per_epoch[i : i + batch] for i in range(0, len(per_epoch), batch)]
     prediction = decode(final_codes.cpu().numpy(), lengths, vocab)
     accuracy = float(((final_codes == data.y) & valid).sum()) / n_valid
 
