@@ -23,13 +23,9 @@ from omegaconf import OmegaConf
 
 from rnn_experiments import load_runs
 from rnn_experiments.errors import UserError
-from rnn_experiments.report import (
-    flatten,
-    flatten_simple_yaml,
-    flatten_yaml,
-    group_metrics,
-    parse_results,
-)
+from rnn_experiments.hydra_files import flatten, flatten_simple_yaml, flatten_yaml
+from rnn_experiments.report import parse_results
+from rnn_experiments.tables import group_metrics
 from tests.conftest import read_json, run_cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -71,7 +71,8 @@ class MergeResults(Callback):
         if not self.enabled:
             return
         from rnn_experiments.errors import UserError
-        from rnn_experiments.report import load_runs, status_counts, write_table
+        from rnn_experiments.report import load_runs
+        from rnn_experiments.tables import status_counts, write_table
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:

@@ -1,7 +1,8 @@
 """The `rnn-exp-report` command: compare runs as a table, a file or a plot.
 
-The CLI edge of the report room: it parses arguments, calls report.py, and is the only place
-that turns a UserError into `rnn-exp-report: error: ...` and exit status 2. No torch, no Hydra.
+The CLI edge of the report room: it parses arguments, calls report.py and tables.py, and is the
+only place that turns a UserError into `rnn-exp-report: error: ...` and exit status 2. No torch,
+no Hydra.
 """
 
 from __future__ import annotations
@@ -55,40 +56,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> None:
-    from rnn_experiments import report
+    from rnn_experiments import report, tables
 
-    if args.output and Path(args.output).suffix.lower() not in report.TABLE_SUFFIXES:
+    if args.output and Path(args.output).suffix.lower() not in tables.TABLE_SUFFIXES:
         raise UserError(
             f"-o {args.output!r} is not valid; the file must end in "
-            f"{', '.join(report.TABLE_SUFFIXES)}"
+            f"{', '.join(tables.TABLE_SUFFIXES)}"
         )
-    if args.out and Path(args.out).suffix.lower() not in report.PLOT_SUFFIXES:
+    if args.out and Path(args.out).suffix.lower() not in tables.PLOT_SUFFIXES:
         raise UserError(
             f"--out {args.out!r} is not valid; the file must end in "
-            f"{', '.join(report.PLOT_SUFFIXES)}"
+            f"{', '.join(tables.PLOT_SUFFIXES)}"
         )
     runs = report.load_runs(*args.paths)
     if args.group_by:
-        table = report.group_metrics(runs, args.group_by, args.columns)
+        table = tables.group_metrics(runs, args.group_by, args.columns)
     elif args.columns:
-        report.check_columns(runs, args.columns)
+        tables.check_columns(runs, args.columns)
         table = runs[args.columns]
     else:
         table = None
     if args.plot:
         x, y = args.plot
         out = args.out or f"{y}_vs_{x}.png".replace("/", "_")
-        path = report.write_plot(runs, x, y, out, hue=args.hue)
+        path = tables.write_plot(runs, x, y, out, hue=args.hue)
         print(f"{PROG}: plot of {y} against {x} written to {path}")
     if args.output:
         suffix = Path(args.output).suffix.lower()
         if table is None:
-            table = report.default_view(runs) if suffix == ".md" else runs
-        path = report.write_table(table, args.output)
+            table = tables.default_view(runs) if suffix == ".md" else runs
+        path = tables.write_table(table, args.output)
         print(f"{PROG}: wrote {len(table)} rows x {len(table.columns)} columns to {path}")
     else:
-        print(report.format_table(report.default_view(runs) if table is None else table))
-    print(report.status_counts(runs))
+        print(tables.format_table(tables.default_view(runs) if table is None else table))
+    print(tables.status_counts(runs))
 
 
 def main(argv: list[str] | None = None) -> None:
