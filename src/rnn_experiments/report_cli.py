@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from rnn_experiments.errors import UserError
+from rnn_experiments.errors import ArgumentParser, UserError
 
 PROG = "rnn-exp-report"
 
@@ -32,7 +32,7 @@ examples:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=PROG,
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -93,9 +93,8 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
     try:
-        run(args)
+        run(parse_args(argv))
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
