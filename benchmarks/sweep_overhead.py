@@ -34,7 +34,7 @@ with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
 for num, hidden_size in enumerate(range(1, jobs + 1)):
     cfg = base.copy()
     cfg.model.hidden_size = hidden_size
-    execute_run(cfg, OmegaConf.to_container(cfg, resolve=True), f"{out}/{num}")
+    execute_run(OmegaConf.to_container(cfg, resolve=True), f"{out}/{num}")
 """
 
 

@@ -75,7 +75,7 @@ def main() -> None:
 
     def framework_run() -> float:
         with tempfile.TemporaryDirectory() as run_dir:
-            return execute_run(cfg, config, run_dir)["metrics"]["last_epoch_loss"]
+            return execute_run(config, run_dir)["metrics"]["last_epoch_loss"]
 
     def bare() -> float:
         return bare_loop(sentence, window, cfg.task.epochs, cfg.task.lr, cfg.seed)

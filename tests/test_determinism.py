@@ -68,7 +68,7 @@ def test_run_records_determinism_in_provenance(compose_cfg, tmp_path, restore_to
     from omegaconf import OmegaConf
 
     cfg = compose_cfg("deterministic=false")
-    results = execute_run(cfg, OmegaConf.to_container(cfg, resolve=True), tmp_path)
+    results = execute_run(OmegaConf.to_container(cfg, resolve=True), tmp_path)
     assert results["provenance"]["determinism"]["deterministic"] is False
     assert results["provenance"]["determinism"]["torch_deterministic_algorithms"] is False
 
@@ -79,7 +79,7 @@ def test_cuda_forward_is_bitwise_repeatable(compose_cfg, tmp_path, restore_torch
 
     cfg = compose_cfg("device=cuda", "model=lstm", "model.hidden_size=64", "model.num_layers=2")
     config = OmegaConf.to_container(cfg, resolve=True)
-    first = execute_run(cfg, config, tmp_path / "a")
-    second = execute_run(cfg, config, tmp_path / "b")
+    first = execute_run(config, tmp_path / "a")
+    second = execute_run(config, tmp_path / "b")
     assert first["provenance"]["determinism"]["cudnn_deterministic"] is True
     assert first["norms"] == second["norms"]

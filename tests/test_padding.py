@@ -23,7 +23,7 @@ from tests.conftest import compose_config
 
 def forward(run_dir: Path, *overrides: str) -> dict[str, Any]:
     cfg = compose_config(*overrides)
-    return execute_run(cfg, OmegaConf.to_container(cfg, resolve=True), run_dir)
+    return execute_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
 
 
 def test_packed_preset_records_both_ways_and_they_agree(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from tests.conftest import compose_config, read_json
 
 def run(tmp_path, *overrides):
     cfg = compose_config(*overrides)
-    return execute_run(cfg, OmegaConf.to_container(cfg, resolve=True), tmp_path)
+    return execute_run(OmegaConf.to_container(cfg, resolve=True), tmp_path)
 
 
 def test_default_run_has_batch_first_shapes(tmp_path):
@@ -77,7 +77,7 @@ def test_deep_bidirectional_stays_within_reference_tolerance(tmp_path, dtype):
 def test_provenance_says_how_the_result_was_made(tmp_path):
     cfg = compose_config("seed=3")
     config = OmegaConf.to_container(cfg, resolve=True)
-    prov = execute_run(cfg, config, tmp_path)["provenance"]
+    prov = execute_run(config, tmp_path)["provenance"]
     for key in ("python", "torch", "numpy", "hydra-core", "host", "start_time", "end_time"):
         assert prov[key]
     assert prov["seed"] == 3
@@ -104,7 +104,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path):
 def test_a_rejected_config_is_recorded_as_failed(tmp_path):
     cfg = compose_config("model.hidden_size=0")
     with pytest.raises(UserError):
-        execute_run(cfg, OmegaConf.to_container(cfg, resolve=True), tmp_path)
+        execute_run(OmegaConf.to_container(cfg, resolve=True), tmp_path)
     results = read_json(tmp_path / RESULTS_FILE)
     assert results["status"] == "failed"
     assert results["error"]["type"] == "UserError"

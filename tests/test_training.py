@@ -31,7 +31,7 @@ LONG_SENTENCE = (
 
 def train(run_dir: Path, *overrides: str) -> dict[str, Any]:
     cfg = compose_config(*overrides)
-    return execute_run(cfg, OmegaConf.to_container(cfg, resolve=True), run_dir)
+    return execute_run(OmegaConf.to_container(cfg, resolve=True), run_dir)
 
 
 def metrics_rows(run_dir: Path) -> list[dict[str, str]]:

@@ -98,7 +98,7 @@ def app(cfg: DictConfig) -> float | None:
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     config = OmegaConf.to_container(cfg, resolve=True)
     try:
-        results = execute_run(cfg, config, run_dir)
+        results = execute_run(config, run_dir)
     except UserError as exc:
         if not multirun:
             print(f"rnn-exp: error: {exc}", file=sys.stderr)

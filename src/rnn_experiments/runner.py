@@ -2,9 +2,9 @@
 
 The forward task lives here; the train task in `training`.
 
-Takes a typed config (an `ExperimentConfig` or a DictConfig of that shape) and a run directory;
-returns the results dict it wrote to results.json. Failures are recorded too (status "failed",
-with the error) and then re-raised for the CLI edge to report.
+Takes the resolved job config (plain containers, read through `as_attributes`) and a run
+directory; returns the results dict it wrote to results.json. Failures are recorded too (status
+"failed", with the error) and then re-raised for the CLI edge to report.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import random
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -281,7 +283,7 @@ def run_forward(cfg: Any, run_dir: Path) -> dict[str, Any]:
 TASKS = {"forward": run_forward, "train": run_train}
 
 
-def provenance(cfg: Any, config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+def provenance(cfg: Any, config: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
     prov: dict[str, Any] = {**run_store.package_versions(), **run_store.code_version()}
     prov.update(run_store.platform_info())
     prov.update(seed=cfg.seed, device=cfg.device, config_hash=run_store.config_hash(config))
@@ -289,11 +291,26 @@ def provenance(cfg: Any, config: dict[str, Any], run_dir: Path) -> dict[str, Any
     return prov
 
 
-def execute_run(cfg: Any, config: dict[str, Any], run_dir: str | Path) -> dict[str, Any]:
+def as_attributes(tree: Any) -> Any:
+    """Plain containers as nested namespaces, read like the typed config (`cfg.model.cell`).
+
+    The runner reads the resolved job config this way: an attribute costs nanoseconds, where a
+    DictConfig's validated lookup costs ~20 us, dozens of times per run.
+    """
+    if isinstance(tree, Mapping):
+        return SimpleNamespace(**{key: as_attributes(value) for key, value in tree.items()})
+    if isinstance(tree, list):
+        return [as_attributes(value) for value in tree]
+    return tree
+
+
+def execute_run(config: Mapping[str, Any], run_dir: str | Path) -> dict[str, Any]:
     """Run the configured task and write results.json; on failure record it, then re-raise.
 
-    `config` is the resolved job config as plain containers: it is hashed into provenance.
+    `config` is the resolved job config as plain containers (OmegaConf.to_container with
+    resolve=True, without the hydra node); it is hashed into provenance.
     """
+    cfg = as_attributes(config)
     run_dir = Path(run_dir)
     started, t0 = run_store.now_iso(), time.perf_counter()
     prov = provenance(cfg, config, run_dir)
