@@ -96,12 +96,18 @@ def main() -> None:
     )
     base = times["bare torch loop"]
     base_best, base_median = min(base), statistics.median(base)
-    print(f"{'':<16}{'best s':>9}{'median s':>10}{'best x':>8}{'median x':>10}  last loss")
+    print(
+        f"{'':<16}{'best s':>9}{'median s':>10}{'best x':>8}{'median x':>10}"
+        f"{'paired x':>10}  last loss"
+    )
     for name, ts in times.items():
         best, median = min(ts), statistics.median(ts)
+        # Each repeat runs every way back to back: the median of those same-moment ratios is the
+        # figure least moved by this machine's drifting speed.
+        paired = statistics.median(t / b for t, b in zip(ts, base, strict=True))
         print(
             f"{name:<16}{best:>9.3f}{median:>10.3f}{best / base_best:>8.3f}"
-            f"{median / base_median:>10.3f}  {losses[name]:.6f}"
+            f"{median / base_median:>10.3f}{paired:>10.3f}  {losses[name]:.6f}"
         )
     same = len(set(losses.values())) == 1
     print(f"same last loss everywhere: {same}  (target: train task within 1.10x of the bare loop)")
