@@ -16,7 +16,10 @@ from tests.conftest import BIN, read_json, run_cli
 
 # Six jobs, each slowed to about a second by a real config (three float64 layers of 512), so
 # the sweep can be stopped reliably between its second and its last job.
-SWEEP = ["seed=0,1,2,3,4,5", "model.hidden_size=512", "model.num_layers=3", "dtype=float64"]
+# Training jobs of ~0.2 s each: slow enough that the kill lands mid-sweep (a forward job takes
+# ~30 ms under the fast launcher, too close to the test's polling), and their metrics.csv and
+# model.pt are among the files that must survive the resume untouched.
+SWEEP = ["seed=0,1,2,3,4,5", "experiment=hihello", "task.epochs=200"]
 JOBS = 6
 
 
