@@ -11,7 +11,6 @@ callbacks run as in `rnn-exp -m`. Writes only through the launched jobs and call
 
 from __future__ import annotations
 
-import copy
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,11 +123,17 @@ def split_into_jobs(hydra: Any, cfg: DictConfig) -> list[list[str]]:
     return BasicSweeper.split_arguments(parsed, max_batch_size=None)[0]
 
 
-def compose_job(hydra: Any, cfg: DictConfig, overrides: list[str], num: int) -> Job:
-    """The job's config as a launcher would build it: its dir and the hash runs record."""
+def compose_job(composer: Any, overrides: list[str], num: int) -> Job:
+    """The job's config as a launcher would build it: its dir and the hash runs record.
+
+    `composer` is the fast launcher's JobConfigComposer: Hydra's composition once per set of
+    config-group choices, Hydra's override code per job (its configs equal load_sweep_config's,
+    tests/test_fast_launcher.py), so checking a 500-job sweep does not compose 500 times.
+    """
     from hydra.core.hydra_config import HydraConfig
 
-    sweep_config = hydra.config_loader.load_sweep_config(cfg, list(overrides))
+    job_config = composer.compose(overrides)
+    sweep_config, task_cfg = job_config.config, job_config.task_config
     with open_dict(sweep_config):
         sweep_config.hydra.job.id = num
         sweep_config.hydra.job.num = num
@@ -137,9 +142,6 @@ def compose_job(hydra: Any, cfg: DictConfig, overrides: list[str], num: int) -> 
     with read_write(sweep_config.hydra.runtime), open_dict(sweep_config.hydra.runtime):
         sweep_config.hydra.runtime.output_dir = str(job_dir.resolve())
     HydraConfig.instance().set_config(sweep_config)
-    task_cfg = copy.deepcopy(sweep_config)
-    with read_write(task_cfg), open_dict(task_cfg):
-        del task_cfg["hydra"]
     config = OmegaConf.to_container(task_cfg, resolve=True)
     assert isinstance(config, dict)
     return Job(num, list(overrides), job_dir, run_store.config_hash(config), config)
@@ -214,6 +216,7 @@ def resume(sweep_dir: Path) -> list[Job]:
     from hydra.errors import HydraException
     from hydra.types import HydraContext, RunMode
 
+    from hydra_plugins.rnn_experiments_launcher.job_configs import JobConfigComposer
     from rnn_experiments.cli import app
 
     record = read_sweep_record(sweep_dir)
@@ -226,8 +229,9 @@ def resume(sweep_dir: Path) -> list[Job]:
             run_mode=RunMode.MULTIRUN,
             with_log_configuration=True,
         )
+        composer = JobConfigComposer(hydra.config_loader, cfg)
         jobs = [
-            compose_job(hydra, cfg, overrides, num)
+            compose_job(composer, overrides, num)
             for num, overrides in enumerate(split_into_jobs(hydra, cfg))
         ]
     except (HydraException, OmegaConfBaseException) as exc:
