@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rnn_experiments.reproduce import (
+from rnn_experiments.comparison import (
     EXACT,
     FAILED,
     WITHIN,
@@ -246,6 +246,9 @@ def test_comparison_needs_no_torch():
     import subprocess
     import sys
 
-    code = "import sys, rnn_experiments.reproduce; print('torch' in sys.modules)"
+    code = (
+        "import sys, rnn_experiments.reproduce, rnn_experiments.comparison; "
+        "print('torch' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnn_experiments.reproduce import IGNORED_FIELDS, flatten_fields
+from rnn_experiments.comparison import IGNORED_FIELDS, flatten_fields
 from tests.conftest import BIN, read_json, run_cli
 
-# Six jobs, each slowed to about a second by a real config (three float64 layers of 512), so
-# the sweep can be stopped reliably between its second and its last job.
 # Training jobs of ~0.2 s each: slow enough that the kill lands mid-sweep (a forward job takes
 # ~30 ms under the fast launcher, too close to the test's polling), and their metrics.csv and
 # model.pt are among the files that must survive the resume untouched.

@@ -21,8 +21,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
 
 from rnn_experiments import run_store
+from rnn_experiments.comparison import flatten_fields
 from rnn_experiments.errors import ArgumentParser, UserError
-from rnn_experiments.reproduce import flatten_fields, quote_override_value
+from rnn_experiments.reproduce import quote_override_value
 
 
 @dataclass
