@@ -20,11 +20,12 @@ from hydra.test_utils.launcher_common_tests import IntegrationTestSuite, Launche
 from hydra.version import VersionBase
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from hydra_plugins.rnn_experiments_launcher.fast_launcher import FastLauncher, FastSweeper
 from hydra_plugins.rnn_experiments_launcher.job_runner import (
     PER_JOB_KEYS,
+    SharedByBase,
     dump_hydra_yaml,
     dump_yaml,
 )
@@ -223,3 +224,16 @@ def test_hydra_yaml_by_sections_equals_omegaconf(overrides: list[str]) -> None:
     shared = set(config.hydra) - set(PER_JOB_KEYS)
     assert shared < set(cache) and "runtime.choices" in cache and "job.num" not in cache
     assert dump_hydra_yaml(config.hydra, cache) == expected
+
+
+def test_job_logging_from_the_base_template_equals_omegaconf_resolving(tmp_path: Path) -> None:
+    """The per-job logging config, resolved leaf by leaf, is what to_container(resolve) gives."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        config = compose("config", [], return_hydra_config=True)
+    shared = SharedByBase()
+    for job in ("0", "1"):
+        with open_dict(config):
+            config.hydra.runtime.output_dir = str(tmp_path / job)
+        expected = OmegaConf.to_container(config.hydra.job_logging, resolve=True)
+        assert shared.job_logging_config(config.hydra.job_logging) == expected
+        assert expected["handlers"]["file"]["filename"] == str(tmp_path / job / "rnn-exp.log")
