@@ -302,7 +302,7 @@ def run_composed_job(
             _write_text(hydra_output / "config.yaml", dump_yaml(task_config))
             hydra_yaml = dump_hydra_yaml(config.hydra, shared and shared.hydra_yaml)
             _write_text(hydra_output / "hydra.yaml", hydra_yaml)
-            _write_text(hydra_output / "overrides.yaml", dump_yaml(config.hydra.overrides.task))
+            _write_text(hydra_output / "overrides.yaml", dump_container(overrides))
 
         env_set = OmegaConf.to_container(config.hydra.job.env_set, resolve=True)
         assert isinstance(env_set, dict)
