@@ -238,7 +238,7 @@ def test_other_run_files_must_be_byte_identical(pair):
     assert [d.field for d in comparison.differences] == ["file model.pt"]
     # Logs and Hydra's own files are the run's diary, not its results.
     (b / "model.pt").write_bytes(b"\x00weights-a")
-    (b / "cli.log").write_text("another day\n", encoding="utf-8")
+    (b / "rnn-exp.log").write_text("another day\n", encoding="utf-8")
     assert compare_runs(a, b).verdict == EXACT
 
 
