@@ -20,7 +20,6 @@ import yaml
 from rnn_experiments import run_store
 
 METRICS_FILE = "metrics.csv"
-HYDRA_SUBDIR = ".hydra"
 
 # Differ on every run by nature; never compared.
 IGNORED_FIELDS = frozenset(
@@ -202,7 +201,7 @@ def _file_digests(run_dir: Path) -> dict[str, str]:
     digests = {}
     for path in sorted(run_dir.rglob("*")):
         rel = path.relative_to(run_dir)
-        if not path.is_file() or rel.parts[0] == HYDRA_SUBDIR or path.name.startswith("."):
+        if not path.is_file() or rel.parts[0] == run_store.HYDRA_DIR or path.name.startswith("."):
             continue
         if rel.as_posix() in (run_store.RESULTS_FILE, METRICS_FILE) or path.suffix == ".log":
             continue
@@ -213,7 +212,7 @@ def _file_digests(run_dir: Path) -> dict[str, str]:
 def recorded_config(run_dir: Path) -> dict[str, Any]:
     """The job config Hydra saved with the run ({} when it is missing or unreadable)."""
     try:
-        config = yaml.safe_load((run_dir / HYDRA_SUBDIR / "config.yaml").read_text("utf-8"))
+        config = yaml.safe_load((run_dir / run_store.HYDRA_DIR / "config.yaml").read_text("utf-8"))
     except (OSError, yaml.YAMLError):
         return {}
     return config if isinstance(config, dict) else {}

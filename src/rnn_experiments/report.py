@@ -25,9 +25,8 @@ import yaml
 
 from rnn_experiments.errors import UserError
 from rnn_experiments.hydra_files import YamlLoader, flatten, flatten_yaml, load_yaml_list
-from rnn_experiments.run_store import MULTIRUN_FILE, RESULTS_FILE
+from rnn_experiments.run_store import HYDRA_DIR, MULTIRUN_FILE, RESULTS_FILE
 
-HYDRA_DIR = ".hydra"
 STATUSES = ("completed", "failed", "incomplete", "corrupt")
 IDENTITY_COLUMNS = ("run_dir", "sweep_dir", "job", "status", "reason", "overrides")
 # Results fields left out of the table: raw tensor values, and tracebacks (reason says enough).

@@ -19,7 +19,6 @@ import yaml
 from rnn_experiments import run_store
 from rnn_experiments.comparison import (
     DEFAULT_TOLERANCE,
-    HYDRA_SUBDIR,
     Comparison,
     Difference,
     Tolerance,
@@ -30,7 +29,7 @@ from rnn_experiments.errors import ArgumentParser, UserError
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / HYDRA_SUBDIR / "config.yaml").is_file()
+    return (path / run_store.HYDRA_DIR / "config.yaml").is_file()
 
 
 def job_sort_key(sweep_dir: Path, job_dir: Path) -> tuple[int, str]:
@@ -46,7 +45,7 @@ def expand_run_dirs(paths: list[Path]) -> list[Path]:
             found = [path]
         elif (path / "multirun.yaml").is_file():
             found = sorted(
-                (p.parent.parent for p in path.rglob(f"{HYDRA_SUBDIR}/config.yaml")),
+                (p.parent.parent for p in path.rglob(f"{run_store.HYDRA_DIR}/config.yaml")),
                 key=lambda job: job_sort_key(path, job),
             )
             if not found:
@@ -74,7 +73,8 @@ def quote_override_value(text: str) -> str:
 def recorded_env(run_dir: Path) -> dict[str, str]:
     """The environment variables the run's Hydra config set for the job (hydra.job.env_set)."""
     try:
-        hydra_cfg = yaml.safe_load((run_dir / HYDRA_SUBDIR / "hydra.yaml").read_text("utf-8"))
+        hydra_yaml = run_dir / run_store.HYDRA_DIR / "hydra.yaml"
+        hydra_cfg = yaml.safe_load(hydra_yaml.read_text("utf-8"))
         env_set = hydra_cfg["hydra"]["job"]["env_set"] or {}
     except (OSError, KeyError, TypeError, yaml.YAMLError):
         return {}
@@ -88,7 +88,7 @@ def rerun(original: Path, target: Path) -> subprocess.CompletedProcess[str]:
     primary config (on top of the typed schema, which checks it again); the defaults list and
     the conf/ files of today play no part. The new run records its own `.hydra/`.
     """
-    job_config = (original / HYDRA_SUBDIR / "config.yaml").read_text(encoding="utf-8")
+    job_config = (original / run_store.HYDRA_DIR / "config.yaml").read_text(encoding="utf-8")
     primary = "defaults:\n  - experiment_schema\n  - _self_\n\n" + job_config
     env = {**os.environ, **recorded_env(original)}
     with tempfile.TemporaryDirectory(prefix="rnn-exp-reproduce-") as config_dir:

@@ -150,7 +150,7 @@ def compose_job(composer: Any, overrides: list[str], num: int) -> Job:
 
 def describe_config_change(job: Job, limit: int = 3) -> str:
     """Which keys differ between the job's saved config and its config now."""
-    saved_path = job.dir / ".hydra" / "config.yaml"
+    saved_path = job.dir / run_store.HYDRA_DIR / "config.yaml"
     try:
         saved = OmegaConf.to_container(OmegaConf.load(saved_path), resolve=True)
     except (OmegaConfBaseException, OSError):

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_FILE = "results.json"
-# Hydra records a sweep (its config and overrides) in this file of the sweep dir.
+# Hydra records a sweep (its config and overrides) in this file of the sweep dir,
 MULTIRUN_FILE = "multirun.yaml"
+# and each job's config, hydra config and overrides in this folder of its run dir.
+HYDRA_DIR = ".hydra"
 RESULTS_SCHEMA_VERSION = 1
 
 
